@@ -1,0 +1,1 @@
+print(".TH FIELDLAB-LUA 7")

@@ -1,0 +1,74 @@
+/* Shared glue for the Lua bindings: object boxes, argument checks, option
+ * tables, status -> Lua error. Every src/l_<module>.c uses these; no numerics. */
+#ifndef L_UTIL_H
+#define L_UTIL_H
+
+#include <stddef.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include "fl_core.h"
+#include "fl_array.h"
+
+#define FL_ARRAY_MT "fieldlab.Array"
+
+/* Text files compiled into the binary (stdlib modules, API docs). */
+typedef struct fl_embedded_file { const char *name; const char *data; size_t len; } fl_embedded_file;
+extern const fl_embedded_file fl_embedded[];
+
+/* A userdata box holding one reference to a lib object; p == NULL once closed. */
+typedef struct l_box { void *p; } l_box;
+
+/* Raise "fname: detail" (or "fname: <status text>") when st != FL_OK. */
+void l_check(lua_State *L, fl_status st, const char *fname);
+/* Raise "fname: message" (printf style). */
+int l_error(lua_State *L, const char *fname, const char *fmt, ...);
+
+/* Create and push a box with metatable tname holding NULL; fill box->p after. */
+l_box *l_newbox(lua_State *L, const char *tname);
+/* The box at idx, checked to be of type tname and open. */
+void *l_checkobj(lua_State *L, int idx, const char *tname);
+
+/* Arrays. l_pusharray steals the reference (a may be NULL only on error paths: raises). */
+void l_pusharray(lua_State *L, fl_array *a);
+fl_array *l_checkarray(lua_State *L, int idx);
+fl_array *l_testarray(lua_State *L, int idx);
+/* An Array, or a number, or a (nested) table of numbers converted to an Array
+ * that replaces the value at idx on the stack (so the GC owns it). */
+fl_array *l_toarray(lua_State *L, int idx);
+/* A shape: a positive integer or a table of 1..FL_MAXDIM non-negative integers.
+ * Returns ndim. */
+int l_checkshape(lua_State *L, int idx, size_t *shape);
+
+/* Options: the value at idx must be nil or a table whose keys are all in
+ * `allowed` (NULL-terminated); otherwise an argument error naming the option. */
+void l_checkopts(lua_State *L, int idx, const char *const *allowed);
+/* Field `name` of the option table at idx (which may be nil). */
+lua_Integer l_optinteger_field(lua_State *L, int idx, const char *name, lua_Integer def);
+lua_Number l_optnumber_field(lua_State *L, int idx, const char *name, lua_Number def);
+int l_optboolean_field(lua_State *L, int idx, const char *name, int def);
+const char *l_optstring_field(lua_State *L, int idx, const char *name, const char *def);
+
+/* Tell the Lua GC about an external allocation of `bytes` (steps the GC for large ones). */
+void l_gc_account(lua_State *L, size_t bytes);
+
+/* Library-wide defaults kept in the registry (not in C globals). */
+lua_Integer l_default_seed(lua_State *L);
+void l_set_default_seed(lua_State *L, lua_Integer seed);
+/* A fresh stream number for an unseeded random draw: 1, 2, 3, ... per state. */
+lua_Integer l_next_stream(lua_State *L);
+
+/* Register the module table `name` (functions fns) into the table at top of stack
+ * (the core table) as field name. */
+void l_newmodule(lua_State *L, const char *name, const luaL_Reg *fns);
+/* Create metatable tname with metamethods meta and method table methods (as __index
+ * fallback for non-property keys); leaves nothing on the stack. */
+void l_newclass(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods);
+
+/* Module openers (one per l_<module>.c): each adds its module(s) to the table on top. */
+void l_open_array(lua_State *L);
+
+/* The core: a table with every module, the embedded files and the runtime
+ * settings. Used by the program (preloaded) and by fieldlab/core.so. */
+int fl_lua_open_core(lua_State *L);
+
+#endif
