@@ -54,15 +54,22 @@ void l_gc_account(lua_State *L, size_t bytes);
 /* Library-wide defaults kept in the registry (not in C globals). */
 lua_Integer l_default_seed(lua_State *L);
 void l_set_default_seed(lua_State *L, lua_Integer seed);
+/* --quiet: no progress output from long runs. */
+int l_quiet(lua_State *L);
+void l_set_quiet(lua_State *L, int quiet);
 /* A fresh stream number for an unseeded random draw: 1, 2, 3, ... per state. */
 lua_Integer l_next_stream(lua_State *L);
 
 /* Register the module table `name` (functions fns) into the table at top of stack
  * (the core table) as field name. */
 void l_newmodule(lua_State *L, const char *name, const luaL_Reg *fns);
-/* Create metatable tname with metamethods meta and method table methods (as __index
- * fallback for non-property keys); leaves nothing on the stack. */
-void l_newclass(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods);
+/* Create metatable tname with metamethods meta and the method table methods.
+ * The metatable gets __name = tname, __methods = the method table and
+ * __properties = an array of property names (props, NULL-terminated, may be
+ * NULL); it is also stored as core.classes[tname]. Unless meta has its own
+ * __index, __index is the method table. Leaves nothing on the stack. */
+void l_newclass(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods,
+                 const char *const *props);
 
 /* Module openers (one per l_<module>.c): each adds its module(s) to the table on top. */
 void l_open_array(lua_State *L);

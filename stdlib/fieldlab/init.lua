@@ -1,1 +1,37 @@
--- stub
+-- fieldlab: the Lua API.
+-- `require "fieldlab"` returns this table; the fieldlab program calls
+-- export(_G) so the modules are globals there.
+local core = require "fieldlab.core"
+
+local M = {}
+
+-- Module tables exported as globals by export(); each is documented in
+-- man/api/<name>.txt.
+M.modules = { "fieldlab", "array" }
+
+M.fieldlab = M
+M.array = core.array
+
+-- Runtime settings (implemented in C).
+M.version = core.version
+M.threads = core.threads
+M.set_threads = core.set_threads
+M.seed = core.seed
+M.set_seed = core.set_seed
+M.collect = core.collect
+M.mem_in_use = core.mem_in_use
+
+-- Lua-side additions to the C types (printing and the like).
+require "fieldlab.array"
+
+M.help = require("fieldlab.help").help
+
+-- Install the modules and help() as globals of env (default _G).
+function M.export(env)
+  env = env or _G
+  for _, name in ipairs(M.modules) do env[name] = M[name] end
+  env.help = M.help
+  return env
+end
+
+return M

@@ -1,7 +1,128 @@
+/* Unit tests of lib/fl_rng: Philox known answers, ranges, moments, determinism. */
+#include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-static void t(void **s){(void)s;}
-int main(void){const struct CMUnitTest ts[]={cmocka_unit_test(t)};return cmocka_run_group_tests(ts,NULL,NULL);}
+#include <math.h>
+#include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "fl_core.h"
+#include "fl_rng.h"
+
+/* Known-answer vectors of Philox4x32-10 from the Random123 distribution (kat_vectors). */
+static void test_philox_kat(void **state)
+{
+  (void)state;
+  static const struct { uint32_t ctr[4], key[2], out[4]; } kat[] = {
+    {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+    {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff},
+     {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+    {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0},
+     {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+  };
+  for (size_t i = 0; i < sizeof kat / sizeof kat[0]; i++) {
+    uint32_t out[4];
+    fl_rng_philox(kat[i].ctr, kat[i].key, out);
+    for (int k = 0; k < 4; k++) assert_int_equal(out[k], kat[i].out[k]);
+  }
+}
+
+static void test_uniform_range_and_moments(void **state)
+{
+  (void)state;
+  const size_t n = 200000;
+  double *u = malloc(n * sizeof *u);
+  assert_non_null(u);
+  fl_rng_fill_uniform(42, 3, 0, n, u);
+  double s = 0, s2 = 0;
+  for (size_t i = 0; i < n; i++) {
+    assert_true(u[i] >= 0.0 && u[i] < 1.0);
+    assert_true(u[i] == fl_rng_uniform(42, 3, i));
+    s += u[i];
+    s2 += u[i] * u[i];
+  }
+  double mean = s / n, var = s2 / n - mean * mean;
+  /* mean 1/2 with standard error sqrt(1/12/n); variance 1/12 with SE ~ sqrt(1/180/n) */
+  assert_true(fabs(mean - 0.5) < 5 * sqrt(1.0 / 12 / n));
+  assert_true(fabs(var - 1.0 / 12) < 5 * sqrt(1.0 / 180 / n));
+  free(u);
+}
+
+static void test_normal_moments(void **state)
+{
+  (void)state;
+  const size_t n = 400000;
+  double *z = malloc(n * sizeof *z);
+  assert_non_null(z);
+  fl_rng_fill_normal(7, 0, 0, n, z);
+  double m1 = 0, m2 = 0, m4 = 0;
+  size_t beyond2 = 0;
+  for (size_t i = 0; i < n; i++) {
+    m1 += z[i];
+    m2 += z[i] * z[i];
+    m4 += z[i] * z[i] * z[i] * z[i];
+    if (fabs(z[i]) > 2) beyond2++;
+  }
+  m1 /= n; m2 /= n; m4 /= n;
+  assert_true(fabs(m1) < 5 / sqrt((double)n));
+  assert_true(fabs(m2 - 1) < 5 * sqrt(2.0 / n));
+  assert_true(fabs(m4 - 3) < 5 * sqrt(96.0 / n));
+  /* P(|Z| > 2) = 0.0455003 */
+  double p = (double)beyond2 / n;
+  assert_true(fabs(p - 0.04550026) < 5 * sqrt(0.0455 * 0.9545 / n));
+  free(z);
+}
+
+static void test_streams_and_seeds_differ(void **state)
+{
+  (void)state;
+  int same_stream = 0, same_seed = 0;
+  for (uint64_t i = 0; i < 1000; i++) {
+    same_stream += fl_rng_normal(1, 1, i) == fl_rng_normal(1, 2, i);
+    same_seed += fl_rng_normal(1, 1, i) == fl_rng_normal(2, 1, i);
+  }
+  assert_int_equal(same_stream, 0);
+  assert_int_equal(same_seed, 0);
+  /* Lag-1 correlation of consecutive normals is ~0. */
+  double c = 0;
+  const int n = 100000;
+  for (int i = 0; i < n; i++) c += fl_rng_normal(5, 0, (uint64_t)i) * fl_rng_normal(5, 0, (uint64_t)i + 1);
+  assert_true(fabs(c / n) < 5 / sqrt((double)n));
+}
+
+/* The same numbers whatever the thread count and the starting offset. */
+static void test_thread_independence(void **state)
+{
+  (void)state;
+  const size_t n = 300001;
+  double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
+  assert_true(a && b && c);
+#ifdef _OPENMP
+  omp_set_num_threads(1);
+#endif
+  fl_rng_fill_normal(9, 4, 0, n, a);
+#ifdef _OPENMP
+  omp_set_num_threads(4);
+#endif
+  fl_rng_fill_normal(9, 4, 0, n, b);
+  fl_rng_fill_normal(9, 4, 1001, n - 1001, c);
+  for (size_t i = 0; i < n; i++) assert_true(a[i] == b[i]);
+  for (size_t i = 1001; i < n; i++) assert_true(a[i] == c[i - 1001]);
+  free(a); free(b); free(c);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_philox_kat),
+    cmocka_unit_test(test_uniform_range_and_moments),
+    cmocka_unit_test(test_normal_moments),
+    cmocka_unit_test(test_streams_and_seeds_differ),
+    cmocka_unit_test(test_thread_independence),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
