@@ -181,8 +181,9 @@ static int join(lua_State *L, int stack)
 {
   const char *fname = stack ? "array.stack" : "array.concat";
   const fl_array **v;
-  int n = list_arrays(L, 1, &v, fname);
   lua_Integer axis = luaL_optinteger(L, 2, 1);
+  lua_settop(L, 2);
+  int n = list_arrays(L, 1, &v, fname);
   int maxaxis = v[0]->ndim + (stack ? 1 : 0);
   if (axis < 0) axis += maxaxis + 1;
   if (axis < 1 || axis > maxaxis)
@@ -407,6 +408,16 @@ static void push_shape(lua_State *L, const fl_array *a)
 
 static int m_index(lua_State *L)
 {
+  /* Methods are found on a closed array too (close() stays idempotent; the
+   * method itself then reports the closed object). */
+  l_box *box = luaL_checkudata(L, 1, FL_ARRAY_MT);
+  if (lua_type(L, 2) == LUA_TSTRING && box->p == NULL) {
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__methods");
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1)) return 1;
+  }
   fl_array *a = l_checkarray(L, 1);
   if (lua_type(L, 2) == LUA_TNUMBER) {
     size_t i = check_index(L, 2, a->shape[0], "index");

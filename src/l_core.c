@@ -3,6 +3,8 @@
 #include "config.h"
 #include "l_util.h"
 
+#include <time.h>
+
 static int core_version(lua_State *L)
 {
   lua_pushstring(L, fl_version());
@@ -62,7 +64,16 @@ static int core_mem_in_use(lua_State *L)
   return 1;
 }
 
+static int core_clock(lua_State *L)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
+  return 1;
+}
+
 static const luaL_Reg core_fns[] = {
+  {"clock", core_clock},
   {"version", core_version},
   {"threads", core_threads},
   {"set_threads", core_set_threads},

@@ -32,8 +32,14 @@ local function summary_of(blocks)
   for _, b in ipairs(blocks) do
     if b.kind == "para" then
       local text = table.concat(b.lines, " "):gsub("`", "")
-      local s = text:match("^(.-%.)%s") or text
-      return s
+      -- a '.' ending a sentence: followed by a blank, not part of "..."
+      local i = 1
+      while true do
+        local p = text:find("%.%s", i)
+        if not p then return text end
+        if text:sub(p - 1, p - 1) ~= "." then return text:sub(1, p) end
+        i = p + 1
+      end
     end
   end
   return ""
@@ -386,9 +392,9 @@ function M.suggest(name, max)
   local scored = {}
   for _, k in ipairs(set.keys) do
     local lk = k:lower()
-    local d = math.min(levenshtein(lname, lk), levenshtein(lpart, last_part(lk)) + 1)
-    if #lpart >= 3 and lk:find(lpart, 1, true) then d = math.min(d, 2) end
-    if d <= 2 then scored[#scored + 1] = { k, d } end
+    local d = math.min(levenshtein(lname, lk), levenshtein(lpart, last_part(lk)))
+    if #lpart >= 3 and lk:find(lpart, 1, true) then d = math.min(d, 1) end
+    if d <= (#lpart >= 4 and 2 or 1) then scored[#scored + 1] = { k, d } end
   end
   table.sort(scored, function(a, b)
     if a[2] ~= b[2] then return a[2] < b[2] end

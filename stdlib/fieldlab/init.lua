@@ -20,6 +20,7 @@ M.seed = core.seed
 M.set_seed = core.set_seed
 M.collect = core.collect
 M.mem_in_use = core.mem_in_use
+M.clock = core.clock
 
 -- Lua-side additions to the C types (printing and the like).
 require "fieldlab.array"

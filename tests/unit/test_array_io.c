@@ -332,7 +332,8 @@ static void test_npy_header_variants(void **state)
     fl_array_release(a);
   }
 
-  /* big-endian int32 and uint16, a 1-D fortran_order array (same layout as C order) */
+  /* big-endian int32 and uint16; fortran_order arrays with one extent > 1 (same
+   * layout as C order) */
   const unsigned char be[] = {0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe};
   fl_array *a = NULL;
   write_npy(p, 1, "{'descr': '>i4', 'fortran_order': False, 'shape': (2,), }", be, 8);
@@ -342,6 +343,12 @@ static void test_npy_header_variants(void **state)
   write_npy(p, 1, "{'descr': '>u2', 'fortran_order': True, 'shape': (4,), }", be, 8);
   assert_int_equal(fl_array_load_npy(p, &a), FL_OK);
   assert_true(a->data[0] == 0 && a->data[1] == 1 && a->data[2] == 65535 && a->data[3] == 65534);
+  fl_array_release(a);
+
+  write_npy(p, 1, "{'descr': '<f8', 'fortran_order': True, 'shape': (1, 2, 1), }", d6, 16);
+  assert_int_equal(fl_array_load_npy(p, &a), FL_OK);
+  assert_shape(a, 3, (size_t[]){1, 2, 1});
+  assert_true(a->data[0] == 1 && a->data[1] == 2);
   fl_array_release(a);
 
   /* 8 dimensions is the most */
@@ -381,7 +388,7 @@ static void test_npy_header_errors(void **state)
       {1, "{'descr': '<U8', 'fortran_order': False, 'shape': (2,), }", "unsupported dtype '<U8'"},
       {1, "{'descr': 'O', 'fortran_order': False, 'shape': (2,), }", "unsupported dtype 'O'"},
       {1, "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (2,), }", "structured"},
-      {3, "{'descr': '<f8', 'fortran_order': True, 'shape': (1, 2), }", "fortran_order"},
+      {3, "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 2), }", "fortran_order arrays are not supported"},
       {4, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", "unsupported .npy version 4.0"},
   };
   for (size_t n = 0; n < sizeof bad / sizeof bad[0]; n++) {

@@ -1,0 +1,3 @@
+-- arange with step 0
+-- expect: step must not be zero
+array.arange(0, 1, 0)

@@ -1,0 +1,3 @@
+-- using an array after close()
+-- expect: object is closed
+local a = array.zeros(3); a:close(); print(a:sum())

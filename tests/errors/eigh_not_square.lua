@@ -1,0 +1,3 @@
+-- eigh needs a square matrix
+-- expect: array.eigh
+array.eigh(array.zeros{3, 2})

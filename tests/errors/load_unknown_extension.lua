@@ -1,0 +1,4 @@
+-- the format must be known
+-- expect: array.load
+-- expect: cannot tell the format
+array.load("data.dat")
