@@ -377,7 +377,7 @@ fl_status fl_array_slice(const fl_array *a, int n, const fl_range *r, fl_array *
       off += (ptrdiff_t)start * astr[k];
     }
     shape[k] = (size_t)cnt;
-    stride[k] = (ptrdiff_t)step * astr[k];
+    stride[k] = cnt > 1 ? (ptrdiff_t)step * astr[k] : 0; /* the stride of a single index is unused */
   }
   fl_status st = fl_array_new(a->ndim, shape, out);
   if (st) return st;
@@ -604,7 +604,8 @@ static void binop_general(fl_binop op, int nd, const size_t *shape, const ptrdif
 #undef BODY
 }
 
-/* Size of x if x (leading 1s stripped) equals the trailing axes of the out shape, else 0. */
+/* 1 if x (leading 1s stripped) equals the trailing axes of the out shape, so that x repeats
+ * every x->size elements of the output; else 0. */
 static int is_trailing(const fl_array *x, int nd, const size_t *shape)
 {
   int lead = 0;
@@ -616,9 +617,16 @@ static int is_trailing(const fl_array *x, int nd, const size_t *shape)
   return 1;
 }
 
+static fl_status check_binop(fl_binop op)
+{
+  if ((unsigned)op > (unsigned)FL_POW) return fl_fail(FL_EINVAL, "unknown element-wise operation %d", (int)op);
+  return FL_OK;
+}
+
 fl_status fl_array_binop(fl_binop op, const fl_array *a, const fl_array *b, fl_array **out)
 {
   *out = NULL;
+  if (check_binop(op)) return FL_EINVAL;
   int nd;
   size_t shape[FL_MAXDIM];
   fl_status st = fl_broadcast_shape(a, b, &nd, shape);
@@ -677,6 +685,8 @@ fl_status fl_array_binop(fl_binop op, const fl_array *a, const fl_array *b, fl_a
 
 fl_status fl_array_binop_scalar(fl_binop op, const fl_array *a, double s, int scalar_first, fl_array **out)
 {
+  *out = NULL;
+  if (check_binop(op)) return FL_EINVAL;
   fl_status st = fl_array_new(a->ndim, a->shape, out);
   if (st) return st;
   if (a->size) binop_scal(op, a->size, a->data, s, scalar_first != 0, (*out)->data);

@@ -341,7 +341,10 @@ fl_status fl_array_load_npy(const char *path, fl_array **out)
   hparser hp = {htext, htext + hlen, path};
   if ((st = hp_dict(&hp, &h))) goto done;
   if ((st = npy_dtype(path, &h))) goto done;
-  if (h.fortran_order && h.ndim > 1) {
+  /* Fortran order is the same layout as C order when at most one extent exceeds 1. */
+  int nontrivial = 0;
+  for (int k = 0; k < h.ndim; k++) nontrivial += h.shape[k] > 1;
+  if (h.fortran_order && nontrivial > 1) {
     st = fl_fail(FL_EFORMAT, "%s: fortran_order arrays are not supported (save a C-order array, "
                  "e.g. np.ascontiguousarray)", path);
     goto done;

@@ -221,15 +221,19 @@ fl_status fl_array_lstsq(const fl_array *A, const fl_array *B, double rcond, fl_
     }
     memcpy(res[0]->data, res[3]->data, n * nrhs * sizeof(double));
   } else if (k > 0) {
-    /* no right-hand sides: singular values and rank only */
-    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)m, (lapack_int)n, res[2]->data,
-                                     (lapack_int)n, res[1]->data, NULL, 1, NULL, 1);
+    /* no right-hand sides: rank and singular values from one zero right-hand side */
+    double *z = fl_calloc(mx, sizeof(double));
+    if (!z) {
+      release_all(res, 4);
+      return fl_fail(FL_ENOMEM, "lstsq: cannot allocate a work vector");
+    }
+    lapack_int info = LAPACKE_dgelsd(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)n, 1, res[2]->data,
+                                     (lapack_int)n, z, 1, res[1]->data, rcond, &r);
+    fl_free(z, mx * sizeof(double));
     if (info != 0) {
       release_all(res, 4);
-      return fl_fail(FL_ENOTCONV, "lstsq: the SVD did not converge (LAPACK dgesdd info %d)", (int)info);
+      return fl_fail(FL_ENOTCONV, "lstsq: the SVD did not converge (LAPACK dgelsd info %d)", (int)info);
     }
-    for (size_t i = 0; i < k; i++)
-      if (res[1]->data[i] > rcond * res[1]->data[0]) r++;
   }
   fl_array_release(res[2]);
   fl_array_release(res[3]);
