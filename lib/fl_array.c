@@ -1028,13 +1028,13 @@ fl_status fl_array_matmul(const fl_array *a, const fl_array *b, fl_array **out)
   *out = NULL;
   char b1[SHAPE_BUF], b2[SHAPE_BUF];
   if (a->ndim > 2 || b->ndim > 2)
-    return fl_fail(FL_EDIM, "matmul takes 1-D and 2-D arrays, not shapes %s and %s",
+    return fl_fail(FL_EDIM, "takes 1-D and 2-D arrays, not shapes %s and %s",
                    fl_array_shape_str(a, b1, sizeof b1), fl_array_shape_str(b, b2, sizeof b2));
   /* a is (m, k) [1-D: (k)], b is (k2, n) [1-D: (k2)] */
   size_t m = a->ndim == 2 ? a->shape[0] : 1, k = a->shape[a->ndim - 1];
   size_t k2 = b->shape[0], n = b->ndim == 2 ? b->shape[1] : 1;
   if (k != k2)
-    return fl_fail(FL_EDIM, "shapes %s and %s are not aligned for matmul: %zu (last axis of the first) != %zu "
+    return fl_fail(FL_EDIM, "shapes %s and %s are not aligned: %zu (last axis of the first) != %zu "
                             "(first axis of the second)",
                    fl_array_shape_str(a, b1, sizeof b1), fl_array_shape_str(b, b2, sizeof b2), k, k2);
   if (!fits_int(m) || !fits_int(n) || !fits_int(k))

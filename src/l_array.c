@@ -199,11 +199,13 @@ static int arr_stack(lua_State *L) { return join(L, 1); }
 
 /* ------------------------------------------------------------ linear algebra */
 
-static int arr_matmul(lua_State *L)
+static int matmul(lua_State *L, const char *fname)
 {
   fl_array *a = l_toarray(L, 1), *b = l_toarray(L, 2), *r;
-  return push_result(L, fl_array_matmul(a, b, &r), &r, "matmul");
+  return push_result(L, fl_array_matmul(a, b, &r), &r, fname);
 }
+
+static int arr_matmul(lua_State *L) { return matmul(L, "array.matmul"); }
 
 static int arr_solve(lua_State *L)
 {
@@ -658,7 +660,7 @@ static int m_dot(lua_State *L)
 static int m_matmul(lua_State *L)
 {
   l_checkarray(L, 1);
-  return arr_matmul(L);
+  return matmul(L, "matmul");
 }
 
 /* Element-wise maps and reductions share one C function each; the operation

@@ -460,7 +460,7 @@ function M.lookup(x)
     local e, hits = find_key(set, s)
     if e then return e, "key", hits end
     if #hits > 1 then
-      return nil, ("%q is ambiguous: %s"):format(s, table.concat(hits, ", "))
+      return nil, ("%q is ambiguous: %s.\nName one, as in help(%q)."):format(s, table.concat(hits, ", "), hits[1])
     end
     local sug = M.suggest(s)
     local msg = ("no help for %q."):format(s)
