@@ -415,6 +415,10 @@ static void print_results(lua_State *L) {
 void fl_repl(lua_State *L) {
   int status;
   int tty = isatty(STDIN_FILENO);
+  struct sigaction oldint;
+  /* Ctrl-C between reading and running a line must not kill the session:
+   * fl_docall replaces this during each call, the readers while reading. */
+  catch_signal(SIGINT, on_sigint, &oldint);
   if (tty) {
     puts(BANNER);
     fflush(stdout);
@@ -435,4 +439,5 @@ void fl_repl(lua_State *L) {
 #endif
   if (!use_editing) fputc('\n', stdout);
   fflush(stdout);
+  sigaction(SIGINT, &oldint, NULL);
 }
