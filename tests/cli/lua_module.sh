@@ -26,10 +26,21 @@ init=$(find "$scratch/root" -name init.lua -path '*fieldlab*' | head -n 1)
 tap_ok $? "make install puts fieldlab/core.so and fieldlab/init.lua in the Lua paths (no .la)"
 [ -n "$so" ] || tap_diag "$(cat "$scratch/install.log")"
 cmoddir=$(dirname "$(dirname "$so")")
+# A sanitizer build's module needs the sanitizer runtimes loaded first in
+# lua5.4 (whose own process-lifetime allocations are no leaks of ours).
+preload=""
+if readelf -d "$core" 2>/dev/null | grep NEEDED | grep -q 'libasan'; then
+  cc=${CC:-gcc}
+  preload="$($cc -print-file-name=libasan.so) $($cc -print-file-name=libubsan.so)"
+fi
+runlua() {
+  LD_PRELOAD="$preload" ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+    LUA_CPATH="$cmoddir/?.so" LUA_PATH="$lmoddir/?.lua;$lmoddir/?/init.lua" "$lua" "$@"
+}
 lmoddir=$(dirname "$(dirname "$init")")
 
 # 3. the same API from a stock interpreter
-out=$(cd "$scratch" && LUA_CPATH="$cmoddir/?.so" LUA_PATH="$lmoddir/?.lua;$lmoddir/?/init.lua" "$lua" -e '
+out=$(cd "$scratch" && runlua -e '
 local fl = require "fieldlab"
 fl.export(_G)
 local a = array.from{{2, 1}, {1, 3}}
@@ -43,7 +54,7 @@ tap_ok $? "require \"fieldlab\" in lua5.4 gives the same modules, printing and v
 tap_diag "$out"
 
 # 4. help() works there too (the docs are compiled into core.so)
-out=$(cd "$scratch" && LUA_CPATH="$cmoddir/?.so" LUA_PATH="$lmoddir/?.lua;$lmoddir/?/init.lua" "$lua" -e '
+out=$(cd "$scratch" && runlua -e '
 require("fieldlab").export(_G); help(array.solve)' 2>&1)
 case "$out" in *"array.solve(A, b)"*) r=0 ;; *) r=1 ;; esac
 tap_ok $r "help() in lua5.4 finds the documentation"
