@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <complex.h>
+#include <ctype.h>
 #include <fftw3.h>
 #include <limits.h>
 #include <signal.h>
@@ -31,7 +32,17 @@ extern char *openblas_get_config(void);
 
 #define PROGNAME "fieldlab"
 #define EXIT_USAGE 2
-#define MAX_THREADS 4096
+#define MAX_THREADS 1024
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#if defined(FL_USE_READLINE)
+#define LINE_EDITING "GNU readline"
+#elif defined(FL_USE_LIBEDIT)
+#define LINE_EDITING "libedit"
+#else
+#define LINE_EDITING "none"
+#endif
 
 /* ------------------------------------------------------------------ usage */
 
@@ -70,8 +81,10 @@ static void print_usage(FILE *f) {
           "\n"
           "Exit status: 0 success; 1 an error was raised or a script cannot be\n"
           "opened; 2 usage error (unknown option, missing or invalid value).\n"
-          "At the prompt, Ctrl-C interrupts a computation or discards the line;\n"
-          "Ctrl-D on an empty line quits.\n");
+          "\n"
+          "The prompt (line editing: " LINE_EDITING "): Tab completes names, the\n"
+          "history is kept in ~/.fieldlab_history, Ctrl-C interrupts a computation\n"
+          "or discards the input line, Ctrl-D on an empty line quits.\n");
 }
 
 static int usage_error(const char *fmt, const char *what) {
@@ -112,10 +125,11 @@ typedef struct cli {
   cli_action *actions; /* argc entries */
 } cli;
 
+/* A decimal integer in [lo, hi] (lo >= 0), nothing else: no sign, no spaces. */
 static int parse_int(const char *s, long long lo, long long hi, long long *out) {
   char *end;
   long long v;
-  if (s == NULL || *s == '\0' || *s == ' ' || *s == '\t' || *s == '+') return 0;
+  if (!isdigit((unsigned char)s[0])) return 0;
   v = strtoll(s, &end, 10);
   if (*end != '\0' || v < lo || v > hi) return 0;
   /* strtoll saturates on overflow; LLONG_MAX itself is never a valid value */
@@ -140,7 +154,7 @@ static int long_option(cli *c, int *pi) {
     else return usage_error("option '%s' needs an argument", c->argv[*pi]);
     if (arg[0] == 't') {
       if (!parse_int(val, 1, MAX_THREADS, &v))
-        return usage_error("--threads needs an integer from 1 to 4096, got '%s'", val);
+        return usage_error("--threads needs an integer from 1 to " STR(MAX_THREADS) ", got '%s'", val);
       c->threads = (int)v;
     } else {
       if (!parse_int(val, 0, LLONG_MAX, &v))
