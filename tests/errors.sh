@@ -4,10 +4,8 @@
 # each fragment given on a "-- expect: FRAGMENT" line of the script.
 . "$top_srcdir/tests/tap.sh"
 set -u
-scratch=$(mktemp -d) || exit 99
-trap 'rm -rf "$scratch"' EXIT
-files=$(ls "$top_srcdir"/tests/errors/*.lua 2>/dev/null | sort)
-tap_plan $(echo "$files" | grep -c .)
+tap_scratch
+tap_each_script "$top_srcdir/tests/errors"
 for f in $files; do
   name=${f##*/}
   (cd "$scratch" && "$FIELDLAB" "$f" >/dev/null 2>"$scratch/stderr")

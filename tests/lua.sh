@@ -4,10 +4,8 @@
 # $top_srcdir/tests/data.
 . "$top_srcdir/tests/tap.sh"
 set -u
-scratch=$(mktemp -d) || exit 99
-trap 'rm -rf "$scratch"' EXIT
-files=$(ls "$top_srcdir"/tests/lua/*.lua 2>/dev/null | sort)
-tap_plan $(echo "$files" | grep -c .)
+tap_scratch
+tap_each_script "$top_srcdir/tests/lua"
 for f in $files; do
   name=${f##*/}
   out=$(cd "$scratch" && "$FIELDLAB" "$f" 2>&1)

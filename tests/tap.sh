@@ -8,3 +8,13 @@ tap_ok() {
 }
 tap_skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1 # SKIP $2"; }
 tap_diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# tap_scratch: a scratch directory in $scratch, removed on exit.
+tap_scratch() {
+  scratch=$(mktemp -d) || exit 99
+  trap 'rm -rf "$scratch"' EXIT
+}
+# tap_each_script DIR: plan one test point per DIR/*.lua; the list goes to $files.
+tap_each_script() {
+  files=$(ls "$1"/*.lua 2>/dev/null | sort)
+  tap_plan "$(echo "$files" | grep -c .)"
+}

@@ -10,8 +10,7 @@ if [ -z "$lua" ]; then
   for i in 1 2 3 4; do tap_skip "stock lua5.4 module $i" "no lua5.4"; done
   exit 0
 fi
-scratch=$(mktemp -d) || exit 99
-trap 'rm -rf "$scratch"' EXIT
+tap_scratch
 
 # 1. the module must not carry its own copy of the Lua VM
 if readelf -d "$core" 2>/dev/null | grep NEEDED | grep -q 'liblua'; then r=1; else r=0; fi

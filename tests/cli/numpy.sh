@@ -12,8 +12,7 @@ if ! "$py" -c 'import numpy' 2>/dev/null; then
   for i in 1 2 3 4; do tap_skip "numpy interchange $i" "no numpy in $py"; done
   exit 0
 fi
-scratch=$(mktemp -d) || exit 99
-trap 'rm -rf "$scratch"' EXIT
+tap_scratch
 cd "$scratch" || exit 99
 
 "$FIELDLAB" -e '
