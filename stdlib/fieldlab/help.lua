@@ -83,7 +83,13 @@ function M.parse(text, source)
     elseif line:match("^@") then
       local dir, rest = line:match("^@(%w+)%s*(.*)$")
       if not dir then fail("bad directive: " .. line) end
-      if dir == "module" then
+      if dir == "part" then
+        -- more entries of a module documented in another file
+        if module then fail("@part after @module or @part") end
+        if not rest:match("^[%a_][%w_]*$") then fail("@part wants a module name") end
+        finish()
+        module = { title = rest, part = true }
+      elseif dir == "module" then
         if module then fail("a second @module") end
         if not rest:match("^[%a_][%w_]*$") then fail("@module wants a name") end
         module = start("module", rest)
@@ -119,7 +125,7 @@ function M.parse(text, source)
         fail("unknown directive @" .. dir)
       end
     elseif not cur then
-      if line ~= "" then fail("text before @module") end
+      if line ~= "" then fail(module and "text before the first entry" or "text before @module") end
     elseif line == "" then
       if block and block.kind == "code" then pending_blank = true else block = nil end
     elseif line:match("^    ") or line:match("^\t") then
@@ -149,7 +155,7 @@ function M.parse(text, source)
     end
   end
   finish()
-  if not module then lineno = 0; fail("no @module") end
+  if not module then lineno = 0; fail("no @module (or @part)") end
   -- owners of methods and properties are types of this file or of another one
   for _, e in ipairs(entries) do
     for _, s in ipairs(e.sigs) do
@@ -187,12 +193,23 @@ function M.load_all(files)
     if type(name) == "string" and name:match("^doc/") then names[#names + 1] = name end
   end
   local set = { modules = {}, entries = {}, index = {}, types = {}, bymt = {}, keys = {} }
-  local mods = {}
+  local mods, parts = {}, {}
+  table.sort(names)
   for _, name in ipairs(names) do
     local entries, module = M.parse(files[name], name)
-    mods[#mods + 1] = { name = module.title, entries = entries, module = module }
+    local list = module.part and parts or mods
+    list[#list + 1] = { name = module.title, entries = entries, module = module, source = name }
   end
   table.sort(mods, function(a, b) return module_order(a.name, b.name) end)
+  -- a @part file's entries follow those of its module (parts in file-name order)
+  for _, p in ipairs(parts) do
+    local owner
+    for _, m in ipairs(mods) do if m.name == p.name then owner = m end end
+    if not owner then
+      error(("fieldlab.help: %s: @part %s names no documented module"):format(p.source, p.name), 0)
+    end
+    for _, e in ipairs(p.entries) do owner.entries[#owner.entries + 1] = e end
+  end
   for _, m in ipairs(mods) do
     set.modules[#set.modules + 1] = m.module
     m.module.entries = m.entries

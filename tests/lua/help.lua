@@ -188,3 +188,16 @@ assert(s2.index["p.go"] and s2.index["p.sub.go"], "a doc set from files")
 assert(H.load_all() ~= s2, "load_all(files) does not replace the program's docs")
 t = capture("go")
 has(t, "no help", "the real docs have no 'go'")
+
+-- @part files add entries to a module documented elsewhere
+do
+  local H = require "fieldlab.help"
+  local set = H.load_all{
+    ["doc/m"] = "@module m\nThe m module.\n\n@function m.a()\nDoes a.\n",
+    ["doc/m-extra"] = "@part m\n@function m.b()\nDoes b.\n",
+  }
+  assert(set.index["m.b"] and set.index["m.b"].module == "m", "part entry indexed under its module")
+  assert(#set.modules == 1 and #set.modules[1].entries == 3, "parts merge into the module")
+  local ok, err = pcall(H.load_all, { ["doc/x"] = "@part nosuch\n@function nosuch.f()\nF.\n" })
+  assert(not ok and err:find("names no documented module"), err)
+end
