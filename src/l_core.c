@@ -100,6 +100,12 @@ int fl_lua_open_core(lua_State *L)
   lua_setfield(L, -2, "embedded");
 
   l_open_array(L);
+  l_open_field(L);
+  l_open_gmm(L);
+  l_open_analytic(L);
+  l_open_grid(L);
+  l_open_diffusion(L);
+  l_open_data(L);
 
   lua_getfield(L, LUA_REGISTRYINDEX, "fieldlab.classes");
   lua_setfield(L, -2, "classes");

@@ -8,8 +8,10 @@
 #include <lauxlib.h>
 #include "fl_core.h"
 #include "fl_array.h"
+#include "fl_field.h"
 
 #define FL_ARRAY_MT "fieldlab.Array"
+#define FL_FIELD_MT "fieldlab.Field"
 
 /* Text files compiled into the binary (stdlib modules, API docs). */
 typedef struct fl_embedded_file { const char *name; const char *data; size_t len; } fl_embedded_file;
@@ -38,6 +40,23 @@ fl_array *l_toarray(lua_State *L, int idx);
 /* A shape: a positive integer or a table of 1..FL_MAXDIM non-negative integers.
  * Returns ndim. */
 int l_checkshape(lua_State *L, int idx, size_t *shape);
+
+/* Set attribute `key` of the array (or other box) at idx to the value on the
+ * stack top, which is popped: `J.exact` reads it back. */
+void l_setattr(lua_State *L, int idx, const char *key);
+
+/* Fields. l_pushfield steals the reference. A Field userdata keeps in its user
+ * value whatever Lua values the field needs alive (callbacks, parts). */
+void l_pushfield(lua_State *L, fl_field *f);
+fl_field *l_checkfield(lua_State *L, int idx);
+fl_field *l_testfield(lua_State *L, int idx);
+/* Points for a field of input dimension d at idx: an n-by-d Array, a 1-D Array
+ * or a table of d numbers (one point: *single = 1), or a table of points. The
+ * data stays valid while the value at idx is on the stack (tables are replaced
+ * there by an Array). Raises "fname: points have dimension 3, the field 2". */
+const double *l_checkpoints(lua_State *L, int idx, int d, size_t *n, int *single, const char *fname);
+/* Time argument at idx: a number, or nil/none -> def. */
+double l_opttime(lua_State *L, int idx, double def);
 
 /* Options: the value at idx must be nil or a table whose keys are all in
  * `allowed` (NULL-terminated); otherwise an argument error naming the option. */
@@ -73,6 +92,12 @@ void l_newclass(lua_State *L, const char *tname, const luaL_Reg *meta, const lua
 
 /* Module openers (one per l_<module>.c): each adds its module(s) to the table on top. */
 void l_open_array(lua_State *L);
+void l_open_field(lua_State *L);     /* module field: the Field type, field.fn, algebra */
+void l_open_gmm(lua_State *L);       /* field.gmm, field.gaussian (into module field) */
+void l_open_analytic(lua_State *L);  /* field.linear, field.vortex, ... (into module field) */
+void l_open_grid(lua_State *L);      /* field.grid, field.sample, field.grid_from (into module field) */
+void l_open_diffusion(lua_State *L); /* module diffusion: schedules */
+void l_open_data(lua_State *L);      /* module data: toy data sets */
 
 /* The core: a table with every module, the embedded files and the runtime
  * settings. Used by the program (preloaded) and by fieldlab/core.so. */

@@ -7,10 +7,13 @@ local M = {}
 
 -- Module tables exported as globals by export(); each is documented in
 -- man/api/<name>.txt.
-M.modules = { "fieldlab", "array" }
+M.modules = { "fieldlab", "array", "field", "diffusion", "data" }
 
 M.fieldlab = M
 M.array = core.array
+M.field = core.field
+M.diffusion = core.diffusion
+M.data = core.data
 
 -- Runtime settings (implemented in C).
 M.version = core.version
@@ -24,6 +27,9 @@ M.clock = core.clock
 
 -- Lua-side additions to the C types (printing and the like).
 require "fieldlab.array"
+require "fieldlab.field"
+require "fieldlab.diffusion"
+require "fieldlab.data"
 
 M.help = require("fieldlab.help").help
 
