@@ -71,7 +71,7 @@ LUA
 complete_case() {
   "$FIELDLAB" "$tmp/complete.lua" "$1" 2>&1
 }
-check "complete: a global (fie -> fieldlab)" '[ "$(complete_case global)" = fieldlab ]'
+check "complete: a global (fie -> field fieldlab)" '[ "$(complete_case global)" = "field fieldlab" ]'
 check "complete: a dotted name (string.fo -> string.format)" '[ "$(complete_case dotted)" = string.format ]'
 check "complete: nested tables (t.a.b.x)" '[ "$(complete_case nested)" = "t.a.b.xa t.a.b.xb" ]'
 check "complete: a method through the string metatable (s:up -> s:upper)" \
@@ -180,7 +180,9 @@ if start $s "$tmp/home1" FIELDLAB_NOHISTORY=1; then
   type_text $s 'f()' Enter
   check "a multi-line function, with >> prompts" 'wait_for $s "^44\$" && grep -q "^>> return 40 + 4\$" "$tmp/pane"'
   type_text $s 'x1 = fie' Tab
-  editing_check "Tab completes fie to fieldlab" 'wait_for $s "^> x1 = fieldlab\$"'
+  editing_check "Tab completes fie to field (the common prefix of field, fieldlab)" 'wait_for $s "^> x1 = field\$"'
+  type_text $s 'l' Tab
+  editing_check "Tab completes fieldl to fieldlab" 'wait_for $s "^> x1 = fieldlab\$"'
   tm send-keys -t $s C-u
   type_text $s 'x2 = string.fo' Tab
   editing_check "Tab completes string.fo to string.format" 'wait_for $s "^> x2 = string.format\$"'
