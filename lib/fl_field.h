@@ -44,8 +44,16 @@ struct fl_field {
   int codim;          /* m, output dimension, >= 1 */
   int time_dependent; /* whether t matters */
   int thread_safe;    /* eval may run concurrently (0 for Lua callbacks) */
+  unsigned inexact;   /* FL_INEXACT_* bits: provided ops that approximate (derived fields) */
   void *data;
 };
+
+/* Bits of fl_field.inexact: the op is present but numerical, so results
+ * through it are not reported exact. fl_field_new sets none. */
+#define FL_INEXACT_JAC 1u
+#define FL_INEXACT_DIV 2u
+#define FL_INEXACT_HESS 4u
+#define FL_INEXACT_LAP 8u
 
 /* A new field with one reference; takes ownership of data (destroy is called
  * on it on failure too). */

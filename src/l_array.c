@@ -439,7 +439,8 @@ static int m_index(lua_State *L)
   lua_getmetatable(L, 1);
   lua_getfield(L, -1, "__methods");
   lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
+  if (lua_rawget(L, -2) == LUA_TNIL && k)
+    l_getattr(L, 1, k); /* attributes set by the library, e.g. J.exact */
   return 1;
 }
 

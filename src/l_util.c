@@ -8,9 +8,25 @@
 #define REG_SETTINGS "fieldlab.settings"
 #define REG_CLASSES "fieldlab.classes"
 
+#define REG_CALLBACK_ERROR "fieldlab.callback_error"
+
+void l_set_callback_error(lua_State *L)
+{
+  lua_setfield(L, LUA_REGISTRYINDEX, REG_CALLBACK_ERROR);
+}
+
 void l_check(lua_State *L, fl_status st, const char *fname)
 {
   if (st == FL_OK) return;
+  if (st == FL_ECALLBACK) {
+    /* a Lua callback failed inside a lib loop: re-raise the user's own error */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, REG_CALLBACK_ERROR) != LUA_TNIL) {
+      lua_pushnil(L);
+      lua_setfield(L, LUA_REGISTRYINDEX, REG_CALLBACK_ERROR);
+      lua_error(L);
+    }
+    lua_pop(L, 1);
+  }
   const char *d = fl_last_detail();
   if (st == FL_EINTR) fl_interrupt_clear();
   if (d && *d)
@@ -164,6 +180,89 @@ int l_checkshape(lua_State *L, int idx, size_t *shape)
     lua_pop(L, 1);
   }
   return (int)nd;
+}
+
+void l_setattr(lua_State *L, int idx, const char *key)
+{
+  idx = lua_absindex(L, idx);
+  if (lua_getiuservalue(L, idx, 1) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, idx, 1);
+  }
+  lua_insert(L, -2);     /* attrs, value */
+  lua_setfield(L, -2, key);
+  lua_pop(L, 1);
+}
+
+int l_getattr(lua_State *L, int idx, const char *key)
+{
+  if (lua_getiuservalue(L, idx, 1) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  int t = lua_getfield(L, -1, key);
+  lua_remove(L, -2);
+  return t;
+}
+
+/* ------------------------------------------------------------ fields */
+
+void l_pushfield(lua_State *L, fl_field *f)
+{
+  l_box *b = l_newbox(L, FL_FIELD_MT);
+  b->p = f;
+}
+
+fl_field *l_checkfield(lua_State *L, int idx)
+{
+  return l_checkobj(L, idx, FL_FIELD_MT);
+}
+
+fl_field *l_testfield(lua_State *L, int idx)
+{
+  l_box *b = luaL_testudata(L, idx, FL_FIELD_MT);
+  if (!b) return NULL;
+  if (!b->p) luaL_argerror(L, idx, "object is closed");
+  return b->p;
+}
+
+const double *l_checkpoints(lua_State *L, int idx, int d, size_t *n, int *single, const char *fname)
+{
+  idx = lua_absindex(L, idx);
+  *single = 0;
+  if (lua_istable(L, idx)) {
+    lua_rawgeti(L, idx, 1);
+    *single = lua_type(L, -1) == LUA_TNUMBER;
+    lua_pop(L, 1);
+  } else if (!l_testarray(L, idx)) {
+    luaL_typeerror(L, idx, "points (an n-by-d array, or a table)");
+  }
+  fl_array *a = l_toarray(L, idx);
+  if (a->ndim == 1) {
+    *single = 1;
+    if ((int)a->shape[0] != d)
+      l_error(L, fname, "a point has %d coordinates, the field takes %d", (int)a->shape[0], d);
+    *n = 1;
+    return a->data;
+  }
+  if (a->ndim != 2)
+    l_error(L, fname, "points must be an n-by-%d array, not %d-D", d, a->ndim);
+  if ((int)a->shape[1] != d)
+    l_error(L, fname, "points have dimension %d, the field takes %d (an n-by-%d array)", (int)a->shape[1], d, d);
+  *n = a->shape[0];
+  return a->data;
+}
+
+double l_opttime(lua_State *L, int idx, double def)
+{
+  if (lua_isnoneornil(L, idx)) return def;
+  int isnum;
+  double t = lua_tonumberx(L, idx, &isnum);
+  if (!isnum) luaL_typeerror(L, idx, "time (number)");
+  return t;
 }
 
 /* ------------------------------------------------------------ options */

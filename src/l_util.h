@@ -20,7 +20,8 @@ extern const fl_embedded_file fl_embedded[];
 /* A userdata box holding one reference to a lib object; p == NULL once closed. */
 typedef struct l_box { void *p; } l_box;
 
-/* Raise "fname: detail" (or "fname: <status text>") when st != FL_OK. */
+/* Raise "fname: detail" (or "fname: <status text>") when st != FL_OK; for
+ * FL_ECALLBACK re-raise the failed callback's own error (l_set_callback_error). */
 void l_check(lua_State *L, fl_status st, const char *fname);
 /* Raise "fname: message" (printf style). */
 int l_error(lua_State *L, const char *fname, const char *fmt, ...);
@@ -44,6 +45,12 @@ int l_checkshape(lua_State *L, int idx, size_t *shape);
 /* Set attribute `key` of the array (or other box) at idx to the value on the
  * stack top, which is popped: `J.exact` reads it back. */
 void l_setattr(lua_State *L, int idx, const char *key);
+/* Push attribute `key` of the box at idx (nil when unset); returns its type. */
+int l_getattr(lua_State *L, int idx, const char *key);
+
+/* A Lua callback run from a lib loop failed: store its error object (popped
+ * from the stack top) so that l_check, seeing FL_ECALLBACK, re-raises it. */
+void l_set_callback_error(lua_State *L);
 
 /* Fields. l_pushfield steals the reference. A Field userdata keeps in its user
  * value whatever Lua values the field needs alive (callbacks, parts). */
