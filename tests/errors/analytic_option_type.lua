@@ -1,0 +1,3 @@
+-- option values are typed
+-- expect: option 'gamma' must be a number
+field.vortex{gamma = "strong"}
