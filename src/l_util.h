@@ -60,7 +60,8 @@ fl_field *l_testfield(lua_State *L, int idx);
 /* Points for a field of input dimension d at idx: an n-by-d Array, a 1-D Array
  * or a table of d numbers (one point: *single = 1), or a table of points. The
  * data stays valid while the value at idx is on the stack (tables are replaced
- * there by an Array). Raises "fname: points have dimension 3, the field 2". */
+ * there by an Array). Raises "fname: points have dimension 3, the field takes 2"
+ * (or "fname: a point has 3 coordinates, the field takes 2"). */
 const double *l_checkpoints(lua_State *L, int idx, int d, size_t *n, int *single, const char *fname);
 /* Time argument at idx: a number, or nil/none -> def. */
 double l_opttime(lua_State *L, int idx, double def);
