@@ -106,6 +106,8 @@ int fl_lua_open_core(lua_State *L)
   l_open_grid(L);
   l_open_diffusion(L);
   l_open_data(L);
+  l_open_decomp(L);
+  l_open_wdecomp(L);
 
   lua_getfield(L, LUA_REGISTRYINDEX, "fieldlab.classes");
   lua_setfield(L, -2, "classes");

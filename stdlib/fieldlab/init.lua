@@ -7,13 +7,14 @@ local M = {}
 
 -- Module tables exported as globals by export(); each is documented in
 -- man/api/<name>.txt.
-M.modules = { "fieldlab", "array", "field", "diffusion", "data" }
+M.modules = { "fieldlab", "array", "field", "diffusion", "data", "decomp" }
 
 M.fieldlab = M
 M.array = core.array
 M.field = core.field
 M.diffusion = core.diffusion
 M.data = core.data
+M.decomp = core.decomp
 
 -- Runtime settings (implemented in C).
 M.version = core.version
@@ -30,6 +31,8 @@ require "fieldlab.array"
 require "fieldlab.field"
 require "fieldlab.diffusion"
 require "fieldlab.data"
+require "fieldlab.decomp"
+require "fieldlab.decomp_weighted"
 
 M.help = require("fieldlab.help").help
 
