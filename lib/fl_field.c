@@ -69,6 +69,24 @@ double fl_field_fd_step(double x, int k)
 /* Points per chunk of a finite-difference batch: bounds the scratch memory. */
 static size_t fd_chunk(int d) { size_t c = 32768 / (size_t)(2 * d + 1); return c ? c : 1; }
 
+/* The 2*d perturbed copies x_i + h e_b, x_i - h e_b (b = 0..d-1, h the
+ * first-difference step of x_ib) of each of the c points x_i of x, in that
+ * order, into xs (c * 2d * d numbers). */
+static void fd_perturb(int d, size_t c, const double *x, double *xs)
+{
+  for (size_t i = 0; i < c; i++) {
+    const double *xi = x + i * (size_t)d;
+    for (int b = 0; b < d; b++) {
+      double h = fl_field_fd_step(xi[b], 1);
+      double *p = xs + ((i * (size_t)d + (size_t)b) * 2) * (size_t)d;
+      memcpy(p, xi, sizeof(double) * (size_t)d);
+      memcpy(p + d, xi, sizeof(double) * (size_t)d);
+      p[b] += h;
+      p[d + b] -= h;
+    }
+  }
+}
+
 /* J[n*m*d] by central differences of eval: one eval call per chunk on the
  * 2*d perturbed copies of each point. */
 static fl_status fd_jacobian(fl_field *f, size_t n, const double *x, double t, double *J)
@@ -82,17 +100,7 @@ static fl_status fd_jacobian(fl_field *f, size_t n, const double *x, double t, d
   if (!xs || !ys) { st = fl_fail(FL_ENOMEM, "no memory for finite differences"); goto done; }
   for (size_t i0 = 0; i0 < n; i0 += cap) {
     size_t c = n - i0 < cap ? n - i0 : cap;
-    for (size_t i = 0; i < c; i++) {
-      const double *xi = x + (i0 + i) * (size_t)d;
-      for (int b = 0; b < d; b++) {
-        double h = fl_field_fd_step(xi[b], 1);
-        double *p = xs + ((i * (size_t)d + (size_t)b) * 2) * (size_t)d;
-        memcpy(p, xi, sizeof(double) * (size_t)d);
-        memcpy(p + d, xi, sizeof(double) * (size_t)d);
-        p[b] += h;
-        p[d + b] -= h;
-      }
-    }
+    fd_perturb(d, c, x + i0 * (size_t)d, xs);
     st = f->ops->eval(f, c * 2 * (size_t)d, xs, t, ys);
     if (st) goto done;
     for (size_t i = 0; i < c; i++) {
@@ -210,17 +218,7 @@ static fl_status fd_hessian(fl_field *f, size_t n, const double *x, double t, do
     if (!xs || !gs) { st = fl_fail(FL_ENOMEM, "no memory for finite differences"); goto out1; }
     for (size_t i0 = 0; i0 < n; i0 += cap) {
       size_t c = n - i0 < cap ? n - i0 : cap;
-      for (size_t i = 0; i < c; i++) {
-        const double *xi = x + (i0 + i) * (size_t)d;
-        for (int b = 0; b < d; b++) {
-          double h = fl_field_fd_step(xi[b], 1);
-          double *p = xs + ((i * (size_t)d + (size_t)b) * 2) * (size_t)d;
-          memcpy(p, xi, sizeof(double) * (size_t)d);
-          memcpy(p + d, xi, sizeof(double) * (size_t)d);
-          p[b] += h;
-          p[d + b] -= h;
-        }
-      }
+      fd_perturb(d, c, x + i0 * (size_t)d, xs);
       st = f->ops->jac(f, c * 2 * (size_t)d, xs, t, gs);
       if (st) goto out1;
       for (size_t i = 0; i < c; i++) {

@@ -138,38 +138,30 @@ static void push_exact(lua_State *L, int exact)
   l_setattr(L, -2, "exact");
 }
 
-static int f_jacobian(lua_State *L)
+/* A derivative that also says whether it is exact: fl_field_jacobian,
+ * _hessian, _div, _laplacian, _curl. */
+typedef fl_status (*deriv_op)(fl_field *, size_t, const double *, double, double *, int *);
+
+/* jacobian (codim x dim per point, by_codim) and hessian (dim x dim). */
+static int matrix_result(lua_State *L, deriv_op op, int by_codim, const char *name)
 {
   fl_field *f = l_checkfield(L, 1);
   size_t n;
   int single, exact;
-  const double *x = l_checkpoints(L, 2, f->dim, &n, &single, "jacobian");
+  const double *x = l_checkpoints(L, 2, f->dim, &n, &single, name);
   double t = l_opttime(L, 3, 0.0);
-  size_t rest[2] = {(size_t)f->codim, (size_t)f->dim};
+  size_t rest[2] = {(size_t)(by_codim ? f->codim : f->dim), (size_t)f->dim};
   fl_array *r = new_result(L, single, n, 2, rest);
-  l_check(L, fl_field_jacobian(f, n, x, t, r->data, &exact), "jacobian");
+  l_check(L, op(f, n, x, t, r->data, &exact), name);
   push_exact(L, exact);
   return 1;
 }
 
-static int f_hessian(lua_State *L)
-{
-  fl_field *f = l_checkfield(L, 1);
-  size_t n;
-  int single, exact;
-  const double *x = l_checkpoints(L, 2, f->dim, &n, &single, "hessian");
-  double t = l_opttime(L, 3, 0.0);
-  size_t rest[2] = {(size_t)f->dim, (size_t)f->dim};
-  fl_array *r = new_result(L, single, n, 2, rest);
-  l_check(L, fl_field_hessian(f, n, x, t, r->data, &exact), "hessian");
-  push_exact(L, exact);
-  return 1;
-}
+static int f_jacobian(lua_State *L) { return matrix_result(L, fl_field_jacobian, 1, "jacobian"); }
+static int f_hessian(lua_State *L) { return matrix_result(L, fl_field_hessian, 0, "hessian"); }
 
 /* div, laplacian and 2-D curl: one number per point. */
-typedef fl_status (*scalar_op)(fl_field *, size_t, const double *, double, double *, int *);
-
-static int scalar_result(lua_State *L, scalar_op op, const char *name)
+static int scalar_result(lua_State *L, deriv_op op, const char *name)
 {
   fl_field *f = l_checkfield(L, 1);
   size_t n;

@@ -222,23 +222,18 @@ static int m_sample(lua_State *L)
   return 1;
 }
 
-static int m_logp(lua_State *L)
+/* GMM:logp and GMM:score_field: push the field that make builds on the mixture. */
+static int push_gmm_field(lua_State *L, fl_status (*make)(fl_gmm *, fl_field **), const char *fname)
 {
   fl_gmm *g = check_gmm(L, 1);
   fl_field *f;
-  l_check(L, fl_gmm_logp_field(g, &f), "GMM:logp");
+  l_check(L, make(g, &f), fname);
   l_pushfield(L, f);
   return 1;
 }
 
-static int m_score_field(lua_State *L)
-{
-  fl_gmm *g = check_gmm(L, 1);
-  fl_field *f;
-  l_check(L, fl_gmm_score_field(g, &f), "GMM:score_field");
-  l_pushfield(L, f);
-  return 1;
-}
+static int m_logp(lua_State *L) { return push_gmm_field(L, fl_gmm_logp_field, "GMM:logp"); }
+static int m_score_field(lua_State *L) { return push_gmm_field(L, fl_gmm_score_field, "GMM:score_field"); }
 
 static int m_gc(lua_State *L)
 {

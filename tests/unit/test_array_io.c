@@ -16,16 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "fl_test.h"
 
 /* ------------------------------------------------------------ helpers */
 
 static char tmpdir[64];
-static size_t mem_start;
 
 static int group_setup(void **state)
 {
@@ -49,25 +44,6 @@ static int group_teardown(void **state)
     closedir(d);
   }
   return rmdir(tmpdir);
-}
-
-static int setup(void **state)
-{
-  (void)state;
-  fl_clear_detail();
-  mem_start = fl_mem_in_use();
-  return 0;
-}
-
-/* Every test must give back all it allocated. */
-static int teardown(void **state)
-{
-  (void)state;
-  if (fl_mem_in_use() != mem_start) {
-    print_error("leak: fl_mem_in_use() %zu, was %zu at the start\n", fl_mem_in_use(), mem_start);
-    return -1;
-  }
-  return 0;
 }
 
 static const char *fixture(const char *name, char *buf, size_t len)
@@ -729,7 +705,6 @@ static void test_csv_save(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
       T(test_npy_f8_2d),
       T(test_npy_f4_1d),
       T(test_npy_integers),
@@ -748,7 +723,6 @@ int main(void)
       T(test_csv_numbers_and_layout),
       T(test_csv_errors),
       T(test_csv_save),
-#undef T
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

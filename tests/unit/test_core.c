@@ -1,12 +1,8 @@
 /* Unit tests of lib/fl_core: status text, error detail, allocation, interrupts. */
 #include "config.h"
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <string.h>
 #include "fl_core.h"
+#include "fl_test.h"
 
 static void test_strerror_and_detail(void **state)
 {
@@ -82,11 +78,11 @@ static void test_threads(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_strerror_and_detail),
-    cmocka_unit_test(test_alloc_accounting),
-    cmocka_unit_test(test_mul_overflow),
-    cmocka_unit_test(test_interrupt_flag),
-    cmocka_unit_test(test_threads),
+    T(test_strerror_and_detail),
+    T(test_alloc_accounting),
+    T(test_mul_overflow),
+    T(test_interrupt_flag),
+    T(test_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,12 +5,6 @@
  * starting value. */
 #include "config.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,43 +16,9 @@
 #include "fl_array.h"
 #include "fl_data.h"
 #include "fl_rng.h"
-
-#define PI 3.14159265358979323846
+#include "fl_test.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static size_t mem_start;
-
-static int setup(void **state)
-{
-  (void)state;
-  mem_start = fl_mem_in_use();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  if (fl_mem_in_use() != mem_start) {
-    print_error("leak: fl_mem_in_use() %zu bytes at start, %zu at end\n", mem_start, fl_mem_in_use());
-    return -1;
-  }
-  return 0;
-}
-
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
-#define assert_near(x, y, tol)                                                                         \
-  do {                                                                                                 \
-    double x_ = (x), y_ = (y), t_ = (tol);                                                             \
-    if (!(fabs(x_ - y_) <= t_)) fail_msg("%s = %.17g, expected %.17g (tol %g)", #x, x_, y_, t_);       \
-  } while (0)
-
-#define assert_ok(expr)                                                                                \
-  do {                                                                                                 \
-    fl_status s_ = (expr);                                                                             \
-    if (s_ != FL_OK) fail_msg("%s failed: %s (%s)", #expr, fl_strerror(s_), fl_last_detail());        \
-  } while (0)
 
 /* Sample mean of g(x_i) over the rows of a (n x d) and its standard error. */
 typedef double (*rowfn)(const double *x);
@@ -193,7 +153,7 @@ static void test_layout(void **state)
     double x1 = 4 * u[0] - 2, x2 = u[2] - 2 * (u[1] >= 0.5) + (((int)floor(x1) % 2 + 2) % 2);
     assert_true(c->data[2 * i] == 2 * x1);
     assert_true(c->data[2 * i + 1] == 2 * x2);
-    double t = sqrt(u[0]) * 3 * PI, sg = u[3] < 0.5 ? 1 : -1;
+    double t = sqrt(u[0]) * 3 * M_PI, sg = u[3] < 0.5 ? 1 : -1;
     assert_near(s->data[2 * i], sg * (-cos(t) * t + 0.5 * u[1]) / 3 + 0.1 * z[0], 1e-14);
     assert_near(s->data[2 * i + 1], sg * (sin(t) * t + 0.5 * u[2]) / 3 + 0.1 * z[1], 1e-14);
   }
@@ -206,7 +166,7 @@ static void test_layout(void **state)
   assert_ok(fl_data_manifold("circle", 20, 5, 0.3, 2.0, seed, stream, &m));
   for (uint64_t i = 0; i < 20; i++) {
     uint64_t K = 8;
-    double a = 2 * PI * fl_rng_uniform(seed, stream, K * i);
+    double a = 2 * M_PI * fl_rng_uniform(seed, stream, K * i);
     for (int j = 0; j < 5; j++) {
       double base = j == 0 ? 2 * cos(a) : j == 1 ? 2 * sin(a) : 0;
       assert_near(m->data[5 * i + (uint64_t)j], base + 0.3 * fl_rng_normal(seed, stream, K * i + 2 + (uint64_t)j), 1e-14);
@@ -346,15 +306,15 @@ static void test_2spirals(void **state)
 {
   (void)state;
   fl_array *a = toy("2spirals", NBIG, 3, 0);
-  double ets = 2 * (9 * PI * PI - 4) / (9 * PI * PI);
-  double ed2 = 9 * PI * PI / 2 + 0.5 * 4 / (3 * PI) + 0.5 * ets + 2.0 / 12;
+  double ets = 2 * (9 * M_PI * M_PI - 4) / (9 * M_PI * M_PI);
+  double ed2 = 9 * M_PI * M_PI / 2 + 0.5 * 4 / (3 * M_PI) + 0.5 * ets + 2.0 / 12;
   assert_moment(a, fx, 0);
   assert_moment(a, fy, 0);
   assert_moment(a, fr2, ed2 / 9 + 0.02);
   double rmax = 0;
   for (size_t i = 0; i < NBIG; i++) rmax = fmax(rmax, sqrt(fr2(a->data + 2 * i)));
-  assert_true(rmax < (3 * PI + 0.5 * sqrt(2.0)) / 3 + 0.1 * 6 * sqrt(2.0));
-  assert_true(rmax > 3 * PI / 3 - 0.2); /* the spiral reaches out to t = 3 pi */
+  assert_true(rmax < (3 * M_PI + 0.5 * sqrt(2.0)) / 3 + 0.1 * 6 * sqrt(2.0));
+  assert_true(rmax > 3 * M_PI / 3 - 0.2); /* the spiral reaches out to t = 3 pi */
   fl_array_release(a);
 }
 
@@ -365,7 +325,7 @@ static void test_moons(void **state)
 {
   (void)state;
   fl_array *a = toy("moons", NBIG, 4, 0);
-  double ex = 0.5, ey = 0.25, exx = 1.01, eyy = 0.5 * (0.5 + 0.75 - 2 / PI) + 0.01;
+  double ex = 0.5, ey = 0.25, exx = 1.01, eyy = 0.5 * (0.5 + 0.75 - 2 / M_PI) + 0.01;
   assert_moment(a, fx, 2 * ex - 1);
   assert_moment(a, fy, 2 * ey - 0.2);
   assert_moment(a, fxx, 4 * exx - 4 * ex + 1);
@@ -385,8 +345,8 @@ static void test_swissroll(void **state)
   (void)state;
   fl_array *a = toy("swissroll", NBIG, 5, 0);
   assert_moment(a, fx, 2.0 / 5);
-  assert_moment(a, fy, 2 / (3 * PI) / 5);
-  assert_moment(a, fr2, (9.75 * PI * PI + 2) / 25);
+  assert_moment(a, fy, 2 / (3 * M_PI) / 5);
+  assert_moment(a, fr2, (9.75 * M_PI * M_PI + 2) / 25);
   fl_array_release(a);
 }
 
@@ -428,8 +388,8 @@ static void test_pinwheel(void **state)
   enum { NB = 60 };
   double h[NB] = {0}, sm[NB];
   for (size_t i = 0; i < NBIG; i++) {
-    double th = atan2(a->data[2 * i + 1], a->data[2 * i]) + PI;
-    int b = (int)(th / (2 * PI) * NB);
+    double th = atan2(a->data[2 * i + 1], a->data[2 * i]) + M_PI;
+    int b = (int)(th / (2 * M_PI) * NB);
     h[b < NB ? b : NB - 1]++;
   }
   for (int b = 0; b < NB; b++) sm[b] = (h[(b + NB - 1) % NB] + h[b] + h[(b + 1) % NB]) / 3;
@@ -519,7 +479,7 @@ static void test_manifold_exact(void **state)
   for (size_t i = 0; i < 5000; i++) {
     const double *p = a->data + 4 * i;
     double t = hypot(p[0], p[2]) / 0.5;
-    assert_true(t >= 1.5 * PI - 1e-12 && t <= 4.5 * PI + 1e-12);
+    assert_true(t >= 1.5 * M_PI - 1e-12 && t <= 4.5 * M_PI + 1e-12);
     /* the angle of the point is t itself (mod 2 pi) */
     double c = cos(t) * t * 0.5, s = sin(t) * t * 0.5;
     assert_near(p[0], c, 1e-9);

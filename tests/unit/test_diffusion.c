@@ -5,12 +5,6 @@
  * probability-flow velocity, and the Gaussian closed form (reference V1). */
 #include "config.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,40 +15,7 @@
 #include "fl_gmm.h"
 #include "fl_field.h"
 #include "fl_rng.h"
-
-static size_t mem_start;
-
-static int setup(void **state)
-{
-  (void)state;
-  mem_start = fl_mem_in_use();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  if (fl_mem_in_use() != mem_start) {
-    print_error("leak: fl_mem_in_use() %zu bytes at start, %zu at end\n", mem_start, fl_mem_in_use());
-    return -1;
-  }
-  return 0;
-}
-
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
-#define assert_rel(x, y, tol)                                                                          \
-  do {                                                                                                 \
-    double x_ = (x), y_ = (y), t_ = (tol);                                                             \
-    if (!(fabs(x_ - y_) <= t_ * fmax(1.0, fabs(y_))))                                                  \
-      fail_msg("%s = %.17g, expected %.17g (rel tol %g)", #x, x_, y_, t_);                             \
-  } while (0)
-
-#define assert_ok(expr)                                                                                \
-  do {                                                                                                 \
-    fl_status s_ = (expr);                                                                             \
-    if (s_ != FL_OK) fail_msg("%s failed: %s (%s)", #expr, fl_strerror(s_), fl_last_detail());        \
-  } while (0)
+#include "fl_test.h"
 
 static const fl_schedule_kind kinds[5] = {FL_SCHED_VP, FL_SCHED_VE, FL_SCHED_EDM, FL_SCHED_LINEAR, FL_SCHED_COSINE};
 
@@ -205,21 +166,6 @@ static void test_convert(void **state)
   assert_int_equal(fl_param_from_name("v", &p), -1);
 }
 
-static fl_gmm *eight_gaussians(void)
-{
-  double m[16], v[8];
-  const double r = 1 / sqrt(2.0);
-  const double c[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {r, r}, {r, -r}, {-r, r}, {-r, -r}};
-  for (int k = 0; k < 8; k++) {
-    m[2 * k] = 4 * c[k][0] / 1.414;
-    m[2 * k + 1] = 4 * c[k][1] / 1.414;
-    v[k] = (0.5 / 1.414) * (0.5 / 1.414);
-  }
-  fl_gmm *g;
-  assert_ok(fl_gmm_new(2, 8, NULL, m, v, FL_GMM_COV_ISO, &g));
-  return g;
-}
-
 /* A 3-component mixture with full covariances and unequal weights. */
 static fl_gmm *skew_mixture(void)
 {
@@ -236,16 +182,11 @@ static fl_gmm *skew_mixture(void)
 static void test_noised_density(void **state)
 {
   (void)state;
-  fl_gmm *gs[2] = {eight_gaussians(), skew_mixture()};
+  fl_gmm *gs[2] = {fl_test_eight_gaussians(), skew_mixture()};
   const fl_schedule_kind ks[2] = {FL_SCHED_VP, FL_SCHED_LINEAR};
   const size_t m = 601;
   const double lo = -9, h = 18.0 / (double)(m - 1);
-  double *x = malloc(sizeof(double) * m * m * 2), *lp = malloc(sizeof(double) * m * m);
-  for (size_t i = 0; i < m; i++)
-    for (size_t j = 0; j < m; j++) {
-      x[2 * (i * m + j)] = lo + h * (double)i;
-      x[2 * (i * m + j) + 1] = lo + h * (double)j;
-    }
+  double *x = fl_test_square_grid(m, lo, h), *lp = malloc(sizeof(double) * m * m);
   for (int q = 0; q < 2; q++)
     for (int kk = 0; kk < 2; kk++) {
       fl_schedule s;
@@ -335,7 +276,7 @@ static void test_small_t_limit(void **state)
 static void test_continuity(void **state)
 {
   (void)state;
-  fl_gmm *gs[2] = {eight_gaussians(), skew_mixture()};
+  fl_gmm *gs[2] = {fl_test_eight_gaussians(), skew_mixture()};
   const fl_schedule_kind ks[3] = {FL_SCHED_VP, FL_SCHED_LINEAR, FL_SCHED_COSINE};
   double pts[8] = {0.3, -0.7, 2.0, 1.0, -1.2, -2.2, 0.05, 0.02};
   for (int q = 0; q < 2; q++)

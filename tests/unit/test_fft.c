@@ -3,12 +3,6 @@
  * is back to its starting value. */
 #include "config.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <complex.h>
 #include <math.h>
 #include <stdlib.h>
@@ -16,57 +10,7 @@
 
 #include "fl_core.h"
 #include "fl_fft.h"
-
-static size_t mem_start;
-
-static int setup(void **state)
-{
-  (void)state;
-  mem_start = fl_mem_in_use();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  if (fl_mem_in_use() != mem_start) {
-    print_error("leak: fl_mem_in_use() %zu bytes at start, %zu at end\n", mem_start, fl_mem_in_use());
-    return -1;
-  }
-  return 0;
-}
-
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
-#define assert_near(x, y, tol)                                                                         \
-  do {                                                                                                 \
-    double x_ = (x), y_ = (y), t_ = (tol);                                                             \
-    if (!(fabs(x_ - y_) <= t_)) fail_msg("%s = %.17g, expected %.17g (tol %g)", #x, x_, y_, t_);       \
-  } while (0)
-
-#define assert_ok(expr)                                                                                \
-  do {                                                                                                 \
-    fl_status s_ = (expr);                                                                             \
-    if (s_ != FL_OK) fail_msg("%s failed: %s (%s)", #expr, fl_strerror(s_), fl_last_detail());        \
-  } while (0)
-
-#define assert_status(expr, st)                                                                        \
-  do {                                                                                                 \
-    fl_clear_detail();                                                                                 \
-    fl_status s_ = (expr);                                                                             \
-    if (s_ != (st)) fail_msg("%s returned %d, expected %d", #expr, (int)s_, (int)(st));                \
-    assert_true(fl_last_detail()[0] != '\0');                                                          \
-  } while (0)
-
-/* A deterministic pseudo-random value in [-1, 1). */
-static double rnd(unsigned long long i)
-{
-  unsigned long long z = (i + 1) * 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return (double)(z >> 11) / 9007199254740992.0 * 2 - 1;
-}
+#include "fl_test.h"
 
 static double *dalloc(size_t n) { return fl_alloc(n * sizeof(double)); }
 static void dfree(double *p, size_t n) { fl_free(p, n * sizeof(double)); }
@@ -98,24 +42,24 @@ static void test_plan_errors(void **state)
   (void)state;
   const fl_fft_plan *p = (const fl_fft_plan *)&p;
   size_t n[4] = {4, 4, 4, 4}, z[1] = {0}, one[1] = {1};
-  assert_status(fl_fft_plan_get(FL_FFT_R2C, 0, n, 1, &p), FL_EINVAL);
+  assert_fails(fl_fft_plan_get(FL_FFT_R2C, 0, n, 1, &p), FL_EINVAL);
   assert_null(p);
-  assert_status(fl_fft_plan_get(FL_FFT_R2C, 4, n, 1, &p), FL_EINVAL);
-  assert_status(fl_fft_plan_get(FL_FFT_R2C, 1, z, 1, &p), FL_EINVAL);
-  assert_status(fl_fft_plan_get(FL_FFT_R2C, 1, n, 0, &p), FL_EINVAL);
-  assert_status(fl_fft_plan_get(FL_FFT_REDFT00, 1, one, 1, &p), FL_EINVAL);
+  assert_fails(fl_fft_plan_get(FL_FFT_R2C, 4, n, 1, &p), FL_EINVAL);
+  assert_fails(fl_fft_plan_get(FL_FFT_R2C, 1, z, 1, &p), FL_EINVAL);
+  assert_fails(fl_fft_plan_get(FL_FFT_R2C, 1, n, 0, &p), FL_EINVAL);
+  assert_fails(fl_fft_plan_get(FL_FFT_REDFT00, 1, one, 1, &p), FL_EINVAL);
   /* executing a plan of the wrong kind, or in place */
   double a[8], b[8];
   double complex c[8];
   assert_ok(fl_fft_plan_get(FL_FFT_R2C, 1, n, 1, &p));
-  assert_status(fl_fft_c2r(p, c, a), FL_EINVAL);
-  assert_status(fl_fft_r2r(p, a, b), FL_EINVAL);
-  assert_status(fl_fft_r2c(p, a, (double complex *)a), FL_EINVAL);
+  assert_fails(fl_fft_c2r(p, c, a), FL_EINVAL);
+  assert_fails(fl_fft_r2r(p, a, b), FL_EINVAL);
+  assert_fails(fl_fft_r2c(p, a, (double complex *)a), FL_EINVAL);
   /* spectral derivative arguments */
   double len[1] = {1};
-  assert_status(fl_fft_deriv(1, n, len, 1, 1, a, b), FL_EINVAL);
+  assert_fails(fl_fft_deriv(1, n, len, 1, 1, a, b), FL_EINVAL);
   double bad[1] = {0};
-  assert_status(fl_fft_deriv(1, n, bad, 1, 0, a, b), FL_EINVAL);
+  assert_fails(fl_fft_deriv(1, n, bad, 1, 0, a, b), FL_EINVAL);
 }
 
 /* ------------------------------------------------------------ transforms */
@@ -128,7 +72,7 @@ static void round_trip(int rank, const size_t *n, size_t howmany)
   size_t nr = fl_fft_plan_in_size(fwd), nc = fl_fft_plan_out_size(fwd), N = nr / howmany;
   double *x = dalloc(nr), *y = dalloc(nr);
   double complex *c = fl_alloc(nc * sizeof *c);
-  for (size_t i = 0; i < nr; i++) x[i] = rnd(i + 1000 * (size_t)rank);
+  for (size_t i = 0; i < nr; i++) x[i] = fl_test_uniform(i + 1000 * (size_t)rank, -1, 1);
   assert_ok(fl_fft_r2c(fwd, x, c));
   /* the zero mode of each component is its sum */
   for (size_t a = 0; a < howmany; a++) {
@@ -165,7 +109,7 @@ static void test_r2c_dft_and_unaligned(void **state)
   assert_ok(fl_fft_plan_get(FL_FFT_R2C, 1, n, 1, &p));
   double *buf = dalloc(10);
   double complex *c = fl_alloc(6 * sizeof *c), *c2 = fl_alloc(7 * sizeof *c2);
-  for (int j = 0; j < 9; j++) buf[j + 1] = rnd((unsigned)j + 77);
+  for (int j = 0; j < 9; j++) buf[j + 1] = fl_test_uniform((unsigned)j + 77, -1, 1);
   assert_ok(fl_fft_r2c(p, buf + 1, c2 + 1)); /* both unaligned */
   memmove(buf, buf + 1, 9 * sizeof *buf);
   assert_ok(fl_fft_r2c(p, buf, c));
@@ -191,7 +135,7 @@ static void test_r2r_dct(void **state)
   assert_ok(fl_fft_plan_get(FL_FFT_REDFT10, 1, n, 1, &p));
   assert_ok(fl_fft_plan_get(FL_FFT_REDFT01, 1, n, 1, &q));
   double x[11], y[11], z[11];
-  for (int j = 0; j < 11; j++) x[j] = rnd((unsigned)j + 5);
+  for (int j = 0; j < 11; j++) x[j] = fl_test_uniform((unsigned)j + 5, -1, 1);
   assert_ok(fl_fft_r2r(p, x, y));
   for (int k = 0; k < 11; k++) {
     double s = 0;

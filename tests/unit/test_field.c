@@ -2,15 +2,11 @@
  * ones, exactness flags, and the derived fields (sum, gradient, compose,
  * project). The test fields are written here with their exact derivatives. */
 #include "config.h"
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <math.h>
 #include <string.h>
 #include "fl_field.h"
 #include "fl_rng.h"
+#include "fl_test.h"
 
 /* Vector field on R^3: v = (sin(x) y, x z^2, exp(y) + x y z), time-scaled by (1 + t). */
 static fl_status v_eval(fl_field *f, size_t n, const double *x, double t, double *o)
@@ -276,22 +272,14 @@ static void test_lincomb_compose_project(void **state)
   fl_field_release(fe);
 }
 
-static size_t mem_at_start;
-static int setup(void **state) { (void)state; mem_at_start = fl_mem_in_use(); return 0; }
-static int teardown(void **state)
-{
-  (void)state;
-  return fl_mem_in_use() == mem_at_start ? 0 : -1;
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_fd_jacobian_matches_exact, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_step_rule, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_hessian_and_laplacian, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_gradient_field, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_lincomb_compose_project, setup, teardown),
+    T(test_fd_jacobian_matches_exact),
+    T(test_step_rule),
+    T(test_hessian_and_laplacian),
+    T(test_gradient_field),
+    T(test_lincomb_compose_project),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,12 +5,6 @@
  * starting value after every test. */
 #include "config.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,67 +14,9 @@
 #include "fl_gmm.h"
 #include "fl_field.h"
 #include "fl_rng.h"
-
-static size_t mem_start;
-
-static int setup(void **state)
-{
-  (void)state;
-  mem_start = fl_mem_in_use();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  if (fl_mem_in_use() != mem_start) {
-    print_error("leak: fl_mem_in_use() %zu bytes at start, %zu at end\n", mem_start, fl_mem_in_use());
-    return -1;
-  }
-  return 0;
-}
-
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
-#define assert_rel(x, y, tol)                                                                          \
-  do {                                                                                                 \
-    double x_ = (x), y_ = (y), t_ = (tol);                                                             \
-    if (!(fabs(x_ - y_) <= t_ * fmax(1.0, fabs(y_))))                                                  \
-      fail_msg("%s = %.17g, expected %.17g (rel tol %g)", #x, x_, y_, t_);                             \
-  } while (0)
-
-#define assert_ok(expr)                                                                                \
-  do {                                                                                                 \
-    fl_status s_ = (expr);                                                                             \
-    if (s_ != FL_OK) fail_msg("%s failed: %s (%s)", #expr, fl_strerror(s_), fl_last_detail());        \
-  } while (0)
-
-#define assert_fails_with(expr, st, fragment)                                                          \
-  do {                                                                                                 \
-    fl_clear_detail();                                                                                 \
-    fl_status s_ = (expr);                                                                             \
-    if (s_ != (st)) fail_msg("%s returned %d, expected %d", #expr, (int)s_, (int)(st));               \
-    if (!strstr(fl_last_detail(), fragment))                                                          \
-      fail_msg("detail \"%s\" lacks \"%s\"", fl_last_detail(), fragment);                              \
-  } while (0)
+#include "fl_test.h"
 
 /* ------------------------------------------------------------ fixtures */
-
-/* The FFJORD 8 Gaussians: centres 4 u_k / 1.414, std 0.5 / 1.414, weights 1/8. */
-static fl_gmm *eight_gaussians(void)
-{
-  double m[16], v[8];
-  const double r = 1 / sqrt(2.0);
-  const double c[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {r, r}, {r, -r}, {-r, r}, {-r, -r}};
-  for (int k = 0; k < 8; k++) {
-    m[2 * k] = 4 * c[k][0] / 1.414;
-    m[2 * k + 1] = 4 * c[k][1] / 1.414;
-    v[k] = (0.5 / 1.414) * (0.5 / 1.414);
-  }
-  fl_gmm *g;
-  assert_ok(fl_gmm_new(2, 8, NULL, m, v, FL_GMM_COV_ISO, &g));
-  return g;
-}
 
 /* k components in R^d with random means, random full SPD covariances
  * (B B^T/d + 0.2 I) and unequal weights. */
@@ -239,7 +175,7 @@ static void check_derivatives(fl_gmm *g, uint64_t seed)
 static void test_derivatives(void **state)
 {
   (void)state;
-  fl_gmm *g2 = random_gmm(2, 6, 11), *g3 = random_gmm(3, 6, 12), *g8 = eight_gaussians();
+  fl_gmm *g2 = random_gmm(2, 6, 11), *g3 = random_gmm(3, 6, 12), *g8 = fl_test_eight_gaussians();
   check_derivatives(g2, 21);
   check_derivatives(g3, 22);
   check_derivatives(g8, 23);
@@ -259,15 +195,10 @@ static void test_derivatives(void **state)
 static void test_normalisation(void **state)
 {
   (void)state;
-  fl_gmm *gs[2] = {eight_gaussians(), random_gmm(2, 4, 31)};
+  fl_gmm *gs[2] = {fl_test_eight_gaussians(), random_gmm(2, 4, 31)};
   const size_t m = 801;
   const double lo = -8, h = 16.0 / (double)(m - 1);
-  double *x = malloc(sizeof(double) * m * m * 2), *p = malloc(sizeof(double) * m * m);
-  for (size_t i = 0; i < m; i++)
-    for (size_t j = 0; j < m; j++) {
-      x[2 * (i * m + j)] = lo + h * (double)i;
-      x[2 * (i * m + j) + 1] = lo + h * (double)j;
-    }
+  double *x = fl_test_square_grid(m, lo, h), *p = malloc(sizeof(double) * m * m);
   for (int q = 0; q < 2; q++) {
     assert_ok(fl_gmm_density(gs[q], m * m, x, p));
     double s = 0;
@@ -361,7 +292,7 @@ static void test_sampling(void **state)
 static void test_far_away(void **state)
 {
   (void)state;
-  fl_gmm *g = eight_gaussians(), *g3 = random_gmm(3, 5, 51);
+  fl_gmm *g = fl_test_eight_gaussians(), *g3 = random_gmm(3, 5, 51);
   double x[4] = {1e3, 1e3, -1e3, 2e3}, lp[2], sc[4], H[8], lap[2];
   assert_ok(fl_gmm_eval(g, 2, x, lp, sc, H, lap));
   for (int i = 0; i < 2; i++) {

@@ -4,12 +4,6 @@
  * starting value. */
 #include "config.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,58 +13,7 @@
 #include "fl_field.h"
 #include "fl_fft.h"
 #include "fl_grid.h"
-
-static size_t mem_start;
-
-static int setup(void **state)
-{
-  (void)state;
-  mem_start = fl_mem_in_use();
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  if (fl_mem_in_use() != mem_start) {
-    print_error("leak: fl_mem_in_use() %zu bytes at start, %zu at end\n", mem_start, fl_mem_in_use());
-    return -1;
-  }
-  return 0;
-}
-
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
-#define assert_near(x, y, tol)                                                                         \
-  do {                                                                                                 \
-    double x_ = (x), y_ = (y), t_ = (tol);                                                             \
-    if (!(fabs(x_ - y_) <= t_)) fail_msg("%s = %.17g, expected %.17g (tol %g)", #x, x_, y_, t_);       \
-  } while (0)
-
-#define assert_ok(expr)                                                                                \
-  do {                                                                                                 \
-    fl_status s_ = (expr);                                                                             \
-    if (s_ != FL_OK) fail_msg("%s failed: %s (%s)", #expr, fl_strerror(s_), fl_last_detail());        \
-  } while (0)
-
-/* The call fails with st, leaves a detail containing frag, and *outp NULL. */
-#define assert_fails(expr, st, outp, frag)                                                             \
-  do {                                                                                                 \
-    fl_clear_detail();                                                                                 \
-    fl_status s_ = (expr);                                                                             \
-    if (s_ != (st)) fail_msg("%s returned %d (%s), expected %d", #expr, (int)s_, fl_strerror(s_), (int)(st)); \
-    if (!strstr(fl_last_detail(), frag)) fail_msg("detail '%s' lacks '%s'", fl_last_detail(), frag);  \
-    assert_null(outp);                                                                                 \
-  } while (0)
-
-static double rnd(unsigned long long i)
-{
-  unsigned long long z = (i + 1) * 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return (double)(z >> 11) / 9007199254740992.0;
-}
+#include "fl_test.h"
 
 static fl_grid_spec spec(int d, size_t n0, size_t n1, size_t n2, double lo, double hi, int periodic)
 {
@@ -78,7 +21,7 @@ static fl_grid_spec spec(int d, size_t n0, size_t n1, size_t n2, double lo, doub
   memset(&s, 0, sizeof s);
   s.dim = d;
   size_t n[3] = {n0, n1, n2};
-  for (int k = 0; k < d; k++) {
+  for (int k = 0; k < d && k < FL_GRID_MAXDIM; k++) { /* d = 4 makes a bad spec */
     s.n[k] = n[k];
     s.lo[k] = lo;
     s.hi[k] = hi;
@@ -138,33 +81,33 @@ static void test_spec_errors(void **state)
   (void)state;
   fl_field *g = (fl_field *)&g;
   fl_grid_spec s = spec(2, 8, 1, 0, 0, 1, 0);
-  assert_fails(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "at least 2");
+  assert_fails_with_null(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "at least 2");
   s = spec(2, 8, 0, 0, 0, 1, 1);
-  assert_fails(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "axis 2 has 0 nodes");
+  assert_fails_with_null(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "axis 2 has 0 nodes");
   s = spec(2, 8, 8, 0, 1, 1, 0);
-  assert_fails(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "empty");
+  assert_fails_with_null(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "empty");
   s = spec(2, 8, 8, 0, 0, 1, 0);
   s.hi[1] = -1;
-  assert_fails(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "axis 2");
+  assert_fails_with_null(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "axis 2");
   s.hi[1] = INFINITY;
-  assert_fails(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "not finite");
+  assert_fails_with_null(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "not finite");
   s = spec(2, 8, 8, 0, 0, 1, 0);
   s.dim = 4;
-  assert_fails(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "1 to 3 axes");
+  assert_fails_with_null(fl_grid_new(&s, 2, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "1 to 3 axes");
   s = spec(2, 8, 8, 0, 0, 1, 0);
-  assert_fails(fl_grid_new(&s, 0, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "component");
-  assert_fails(fl_grid_new(&s, 2, (fl_interp)7, NULL, &g), FL_EINVAL, g, "interpolation");
+  assert_fails_with_null(fl_grid_new(&s, 0, FL_INTERP_LINEAR, NULL, &g), FL_EINVAL, g, "component");
+  assert_fails_with_null(fl_grid_new(&s, 2, (fl_interp)7, NULL, &g), FL_EINVAL, g, "interpolation");
   fl_grid_spec s2 = spec(1, 2, 0, 0, 0, 1, 0);
-  assert_fails(fl_grid_new(&s2, 1, FL_INTERP_CUBIC, NULL, &g), FL_EINVAL, g, "cubic");
+  assert_fails_with_null(fl_grid_new(&s2, 1, FL_INTERP_CUBIC, NULL, &g), FL_EINVAL, g, "cubic");
   /* values of the wrong shape */
   fl_array *a;
   size_t shape[3] = {8, 7, 2};
   assert_ok(fl_array_zeros(3, shape, &a));
-  assert_fails(fl_grid_new(&s, 2, FL_INTERP_LINEAR, a, &g), FL_EDIM, g, "(8,7,2)");
-  assert_fails(fl_grid_new(&s, 1, FL_INTERP_LINEAR, a, &g), FL_EDIM, g, "(8,8) or (8,8,1)");
+  assert_fails_with_null(fl_grid_new(&s, 2, FL_INTERP_LINEAR, a, &g), FL_EDIM, g, "(8,7,2)");
+  assert_fails_with_null(fl_grid_new(&s, 1, FL_INTERP_LINEAR, a, &g), FL_EDIM, g, "(8,8) or (8,8,1)");
   double lo[2] = {0, 0}, hi[2] = {1, 1};
   int per[2] = {0, 0};
-  assert_fails(fl_grid_from_array(a, 1, lo, hi, per, FL_INTERP_LINEAR, &g), FL_EDIM, g, "1-D grid");
+  assert_fails_with_null(fl_grid_from_array(a, 1, lo, hi, per, FL_INTERP_LINEAR, &g), FL_EDIM, g, "1-D grid");
   fl_array_release(a);
   /* not a grid field */
   assert_null(fl_grid_of(NULL));
@@ -224,7 +167,7 @@ static void test_affine_exact(void **state)
     fl_field *g2 = make_grid(&s2, 2, (fl_interp)interp, affine2);
     enum { N = 500 };
     double x[N * 3], out[N * 2], J[N * 6], ref[2];
-    for (int i = 0; i < N * 3; i++) x[i] = -1 + 3 * rnd((unsigned)i);
+    for (int i = 0; i < N * 3; i++) x[i] = -1 + 3 * fl_test_u01((unsigned)i);
     x[0] = -1; x[1] = 2; x[2] = 2; /* corners */
     assert_ok(fl_field_eval(g3, N, x, 0, out));
     assert_ok(fl_grid_interp_jac(fl_grid_of(g3), N, x, J));
@@ -258,7 +201,7 @@ static void test_nodes_exact(void **state)
         fl_field *g;
         assert_ok(fl_grid_new(&s, 3, (fl_interp)interp, NULL, &g));
         fl_grid *gr = fl_grid_of(g);
-        for (size_t i = 0; i < gr->values->size; i++) gr->values->data[i] = rnd(i + 31);
+        for (size_t i = 0; i < gr->values->size; i++) gr->values->data[i] = fl_test_u01(i + 31);
         fl_array *p;
         assert_ok(fl_grid_points(&s, &p));
         size_t n = p->shape[0];
@@ -281,7 +224,7 @@ static void test_wrap_and_outside(void **state)
   fl_field *g;
   assert_ok(fl_grid_new(&s, 1, FL_INTERP_CUBIC, NULL, &g));
   fl_grid *gr = fl_grid_of(g);
-  for (size_t i = 0; i < gr->values->size; i++) gr->values->data[i] = rnd(i);
+  for (size_t i = 0; i < gr->values->size; i++) gr->values->data[i] = fl_test_u01(i);
   double x[8] = {0.3, 0.7, 0.3 + 2, 0.7, 0.3 - 6, 0.7, 1.999999, 2.0}, out[4];
   assert_ok(fl_field_eval(g, 4, x, 0, out));
   assert_near(out[1], out[0], 1e-14);
@@ -312,7 +255,7 @@ static void interp_order(int d, fl_interp interp, double expect)
   const int periodic = 0;
   double *x = malloc(NP * 3 * sizeof *x), out[NP], h[4], err[4];
   double L = 1.3;
-  for (int i = 0; i < NP * 3; i++) x[i] = L * rnd((unsigned)i + 99);
+  for (int i = 0; i < NP * 3; i++) x[i] = L * fl_test_u01((unsigned)i + 99);
   for (int r = 0; r < 4; r++) {
     size_t n = (size_t)(d == 3 ? 8 : 12) << r;
     fl_grid_spec s = spec(d, n, n, n, 0, L, periodic);
@@ -349,7 +292,7 @@ static void test_interp_orders(void **state)
   /* periodic 2-D: data that is periodic on [0, 2pi)^2 */
   enum { NP = 2000 };
   double x[NP * 2], out[NP], h[4], e2[4], e4[4];
-  for (int i = 0; i < NP * 2; i++) x[i] = 2 * M_PI * (rnd((unsigned)i) * 3 - 1); /* wraps too */
+  for (int i = 0; i < NP * 2; i++) x[i] = 2 * M_PI * (fl_test_u01((unsigned)i) * 3 - 1); /* wraps too */
   for (int r = 0; r < 4; r++) {
     size_t n = (size_t)12 << r;
     fl_grid_spec s = spec(2, n, n, 0, 0, 2 * M_PI, 1);
@@ -380,10 +323,10 @@ static void test_cubic_jacobian(void **state)
   fl_field *g;
   assert_ok(fl_grid_new(&s, 2, FL_INTERP_CUBIC, NULL, &g));
   fl_grid *gr = fl_grid_of(g);
-  for (size_t i = 0; i < gr->values->size; i++) gr->values->data[i] = rnd(i + 5);
+  for (size_t i = 0; i < gr->values->size; i++) gr->values->data[i] = fl_test_u01(i + 5);
   enum { N = 200 };
   double x[N * 3], J[N * 6];
-  for (int i = 0; i < N * 3; i++) x[i] = 0.01 + 0.98 * rnd((unsigned)i + 1234);
+  for (int i = 0; i < N * 3; i++) x[i] = 0.01 + 0.98 * fl_test_u01((unsigned)i + 1234);
   assert_ok(fl_grid_interp_jac(gr, N, x, J));
   const double eps = 1e-6;
   for (int i = 0; i < N; i++)
@@ -446,9 +389,9 @@ static void test_sample(void **state)
   /* dimension mismatch */
   fl_grid_spec s3 = spec(3, 3, 3, 3, -1, 1, 0);
   g2 = (fl_field *)&g2;
-  assert_fails(fl_grid_sample(f, &s3, FL_INTERP_LINEAR, 0, &g2), FL_EDIM, g2, "dimension 2, the grid 3");
+  assert_fails_with_null(fl_grid_sample(f, &s3, FL_INTERP_LINEAR, 0, &g2), FL_EDIM, g2, "dimension 2, the grid 3");
   /* derivatives of a non-grid field */
-  assert_fails(fl_grid_div(f, 2, FL_GRID_FD, &g2), FL_EINVAL, g2, "not a grid field");
+  assert_fails_with_null(fl_grid_div(f, 2, FL_GRID_FD, &g2), FL_EINVAL, g2, "not a grid field");
   assert_null(fl_grid_of(f));
   fl_field_release(g);
   fl_field_release(f);
@@ -558,17 +501,17 @@ static void test_spectral_exact(void **state)
   s.periodic[1] = 0;
   g = make_grid(&s, 1, FL_INTERP_LINEAR, fd_f);
   d = (fl_field *)&d;
-  assert_fails(fl_grid_partial(g, 0, 2, FL_GRID_SPECTRAL, &d), FL_EINVAL, d, "axis 2 is not");
-  assert_fails(fl_grid_partial(g, 0, 3, FL_GRID_FD, &d), FL_EINVAL, d, "order 3");
-  assert_fails(fl_grid_partial(g, 2, 2, FL_GRID_FD, &d), FL_EINVAL, d, "axis 3 out of range");
-  assert_fails(fl_grid_div(g, 2, FL_GRID_FD, &d), FL_EDIM, d, "divergence");
-  assert_fails(fl_grid_curl(g, 2, FL_GRID_FD, &d), FL_EDIM, d, "curl");
+  assert_fails_with_null(fl_grid_partial(g, 0, 2, FL_GRID_SPECTRAL, &d), FL_EINVAL, d, "axis 2 is not");
+  assert_fails_with_null(fl_grid_partial(g, 0, 3, FL_GRID_FD, &d), FL_EINVAL, d, "order 3");
+  assert_fails_with_null(fl_grid_partial(g, 2, 2, FL_GRID_FD, &d), FL_EINVAL, d, "axis 3 out of range");
+  assert_fails_with_null(fl_grid_div(g, 2, FL_GRID_FD, &d), FL_EDIM, d, "divergence");
+  assert_fails_with_null(fl_grid_curl(g, 2, FL_GRID_FD, &d), FL_EDIM, d, "curl");
   fl_field_release(g);
   /* too few nodes for 4th order at walls */
   fl_grid_spec s4 = spec(1, 4, 0, 0, 0, 1, 0);
   g = make_grid(&s4, 1, FL_INTERP_LINEAR, fsm1);
-  assert_fails(fl_grid_partial(g, 0, 4, FL_GRID_FD, &d), FL_EINVAL, d, "at least 5 nodes");
-  assert_fails(fl_grid_laplacian(g, 4, FL_GRID_FD, &d), FL_EINVAL, d, "at least 6 nodes");
+  assert_fails_with_null(fl_grid_partial(g, 0, 4, FL_GRID_FD, &d), FL_EINVAL, d, "at least 5 nodes");
+  assert_fails_with_null(fl_grid_laplacian(g, 4, FL_GRID_FD, &d), FL_EINVAL, d, "at least 6 nodes");
   assert_ok(fl_grid_partial(g, 0, 2, FL_GRID_FD, &d));
   fl_field_release(d);
   fl_field_release(g);

@@ -1,10 +1,5 @@
 /* Unit tests of lib/fl_rng: Philox known answers, ranges, moments, determinism. */
 #include "config.h"
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <math.h>
 #include <stdlib.h>
 #ifdef _OPENMP
@@ -12,6 +7,7 @@
 #endif
 #include "fl_core.h"
 #include "fl_rng.h"
+#include "fl_test.h"
 
 /* Known-answer vectors of Philox4x32-10 from the Random123 distribution (kat_vectors). */
 static void test_philox_kat(void **state)
@@ -118,11 +114,11 @@ static void test_thread_independence(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_philox_kat),
-    cmocka_unit_test(test_uniform_range_and_moments),
-    cmocka_unit_test(test_normal_moments),
-    cmocka_unit_test(test_streams_and_seeds_differ),
-    cmocka_unit_test(test_thread_independence),
+    T(test_philox_kat),
+    T(test_uniform_range_and_moments),
+    T(test_normal_moments),
+    T(test_streams_and_seeds_differ),
+    T(test_thread_independence),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
