@@ -106,8 +106,13 @@ int fl_lua_open_core(lua_State *L)
   l_open_grid(L);
   l_open_diffusion(L);
   l_open_data(L);
+#ifdef FL_HAVE_FLINT
+  l_open_cmf(L);
+#endif
   l_open_decomp(L);
   l_open_wdecomp(L);
+  l_open_integrate(L);
+  l_open_metric(L);
 
   lua_getfield(L, LUA_REGISTRYINDEX, "fieldlab.classes");
   lua_setfield(L, -2, "classes");

@@ -106,8 +106,11 @@ void l_open_analytic(lua_State *L);  /* field.linear, field.vortex, ... (into mo
 void l_open_grid(lua_State *L);      /* field.grid, field.sample, field.grid_from (into module field) */
 void l_open_diffusion(lua_State *L); /* module diffusion: schedules */
 void l_open_data(lua_State *L);      /* module data: toy data sets */
+void l_open_cmf(lua_State *L);       /* modules poly, cmf, pcf, const (with FLINT) */
 void l_open_decomp(lua_State *L);    /* module decomp: Helmholtz-Hodge on grids */
 void l_open_wdecomp(lua_State *L);   /* decomp.weighted (into module decomp) */
+void l_open_integrate(lua_State *L); /* module integrate: ODE, SDE, symplectic steppers */
+void l_open_metric(lua_State *L);    /* module metric: sample distances */
 
 /* The core: a table with every module, the embedded files and the runtime
  * settings. Used by the program (preloaded) and by fieldlab/core.so. */

@@ -7,14 +7,24 @@ local M = {}
 
 -- Module tables exported as globals by export(); each is documented in
 -- man/api/<name>.txt.
-M.modules = { "fieldlab", "array", "field", "diffusion", "data", "decomp" }
+M.modules = { "fieldlab", "array", "field", "diffusion", "data", "decomp", "integrate", "metric" }
 
 M.fieldlab = M
 M.array = core.array
 M.field = core.field
 M.diffusion = core.diffusion
 M.data = core.data
+
+-- The matrix-field modules exist only in a build with FLINT and MPFR.
+for _, name in ipairs{ "poly", "cmf", "pcf", "const" } do
+  if core[name] then
+    M.modules[#M.modules + 1] = name
+    M[name] = core[name]
+  end
+end
 M.decomp = core.decomp
+M.integrate = core.integrate
+M.metric = core.metric
 
 -- Runtime settings (implemented in C).
 M.version = core.version
@@ -31,8 +41,11 @@ require "fieldlab.array"
 require "fieldlab.field"
 require "fieldlab.diffusion"
 require "fieldlab.data"
+if core.cmf then require "fieldlab.cmf" end
 require "fieldlab.decomp"
 require "fieldlab.decomp_weighted"
+require "fieldlab.integrate"
+require "fieldlab.metric"
 
 M.help = require("fieldlab.help").help
 
