@@ -1,7 +1,7 @@
 -- Apery's zeta(3): the conservative matrix field, its diagonal PCF, the
 -- limit and the irrationality measure delta as the depth grows.
 --   fieldlab examples/apery.lua [max_depth]     (default 2000)
-local maxN = tonumber(arg and arg[1]) or 2000
+local maxN = tonumber(arg and arg[1]) or (arg and arg[1] == "small" and 1280) or 2000
 
 local z = cmf.known.zeta3()
 print(z, "conservative:", z:is_conservative())

@@ -1,6 +1,6 @@
 -- quickstart.lua: a first fieldlab experiment with arrays.
 --
---   fieldlab examples/quickstart.lua [N]      (N samples, default 20000)
+--   fieldlab examples/quickstart.lua [N | small]   (N samples, default 20000; small: 2000)
 --
 -- 1. Fit a cubic to noisy samples by least squares (LAPACK dgelsd), check the
 --    fit against the normal equations, and compare the coefficient errors
@@ -8,7 +8,7 @@
 -- 2. Draw Gaussian samples with a chosen covariance through its Cholesky
 --    factor, and recover the covariance's eigenvalues from the samples.
 -- 3. Save the samples as .npy (numpy reads them with np.load) and load them back.
-local n = tonumber(arg and arg[1]) or 20000
+local n = tonumber(arg and arg[1]) or (arg and arg[1] == "small" and 2000) or 20000
 local sigma = 0.05
 
 print(string.format("fieldlab %s, %d threads, seed %d", fieldlab.version(), fieldlab.threads(), fieldlab.seed()))
