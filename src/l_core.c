@@ -113,6 +113,8 @@ int fl_lua_open_core(lua_State *L)
   l_open_wdecomp(L);
   l_open_integrate(L);
   l_open_metric(L);
+  l_open_check(L);
+  l_open_ad(L);
 
   lua_getfield(L, LUA_REGISTRYINDEX, "fieldlab.classes");
   lua_setfield(L, -2, "classes");

@@ -111,6 +111,8 @@ void l_open_decomp(lua_State *L);    /* module decomp: Helmholtz-Hodge on grids 
 void l_open_wdecomp(lua_State *L);   /* decomp.weighted (into module decomp) */
 void l_open_integrate(lua_State *L); /* module integrate: ODE, SDE, symplectic steppers */
 void l_open_metric(lua_State *L);    /* module metric: sample distances */
+void l_open_check(lua_State *L);     /* module check: conservativity tests */
+void l_open_ad(lua_State *L);        /* module ad: tape autodiff */
 
 /* The core: a table with every module, the embedded files and the runtime
  * settings. Used by the program (preloaded) and by fieldlab/core.so. */

@@ -7,7 +7,7 @@ local M = {}
 
 -- Module tables exported as globals by export(); each is documented in
 -- man/api/<name>.txt.
-M.modules = { "fieldlab", "array", "field", "diffusion", "data", "decomp", "integrate", "metric" }
+M.modules = { "fieldlab", "array", "field", "diffusion", "data", "decomp", "integrate", "metric", "check", "ad" }
 
 M.fieldlab = M
 M.array = core.array
@@ -25,6 +25,8 @@ end
 M.decomp = core.decomp
 M.integrate = core.integrate
 M.metric = core.metric
+M.check = core.check
+M.ad = core.ad
 
 -- Runtime settings (implemented in C).
 M.version = core.version
@@ -46,6 +48,8 @@ require "fieldlab.decomp"
 require "fieldlab.decomp_weighted"
 require "fieldlab.integrate"
 require "fieldlab.metric"
+require "fieldlab.check"
+require "fieldlab.ad"
 
 M.help = require("fieldlab.help").help
 
