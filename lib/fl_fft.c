@@ -5,6 +5,7 @@
 #include <fftw3.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct fl_fft_plan {
   int rank;
   size_t n[FL_FFT_MAXRANK];
   size_t howmany;
+  fl_fft_rigor rigor;
   size_t in_size, out_size; /* elements: reals or complex numbers */
   fftw_plan plan;
   struct fl_fft_plan *next;
@@ -34,6 +36,12 @@ struct fl_fft_plan {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fl_fft_plan *cache_head;
 static size_t cache_count;
+static fl_fft_rigor cache_rigor = FL_FFT_ESTIMATE; /* guarded by cache_lock */
+
+static unsigned rigor_flag(fl_fft_rigor r)
+{
+  return r == FL_FFT_PATIENT ? FFTW_PATIENT : r == FL_FFT_MEASURE ? FFTW_MEASURE : FFTW_ESTIMATE;
+}
 
 static const char *kind_name(fl_fft_kind k)
 {
@@ -77,12 +85,12 @@ static fl_status make_plan(struct fl_fft_plan *p)
     if (!r || !c) break;
     if (p->kind == FL_FFT_R2C) {
       p->plan = fftw_plan_many_dft_r2c(p->rank, nn, hm, r, NULL, stride, 1, c, NULL, stride, 1,
-                                       FFTW_ESTIMATE);
+                                       rigor_flag(p->rigor));
       p->in_size = nr;
       p->out_size = nc;
     } else {
       p->plan = fftw_plan_many_dft_c2r(p->rank, nn, hm, c, NULL, stride, 1, r, NULL, stride, 1,
-                                       FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
+                                       rigor_flag(p->rigor) | FFTW_DESTROY_INPUT);
       p->in_size = nc;
       p->out_size = nr;
     }
@@ -94,7 +102,7 @@ static fl_status make_plan(struct fl_fft_plan *p)
     r2 = fftw_alloc_real(nr);
     if (!r || !r2) break;
     p->plan = fftw_plan_many_r2r(p->rank, nn, hm, r, NULL, stride, 1, r2, NULL, stride, 1, kinds,
-                                 FFTW_ESTIMATE);
+                                 rigor_flag(p->rigor));
     p->in_size = p->out_size = nr;
   }
   }
@@ -127,7 +135,7 @@ fl_status fl_fft_plan_get(fl_fft_kind kind, int rank, const size_t *n, size_t ho
   }
   pthread_mutex_lock(&cache_lock);
   for (struct fl_fft_plan *p = cache_head; p; p = p->next) {
-    if (p->kind != kind || p->rank != rank || p->howmany != howmany) continue;
+    if (p->kind != kind || p->rank != rank || p->howmany != howmany || p->rigor < cache_rigor) continue;
     int same = 1;
     for (int k = 0; k < rank; k++) same &= p->n[k] == n[k];
     if (same) {
@@ -145,6 +153,7 @@ fl_status fl_fft_plan_get(fl_fft_kind kind, int rank, const size_t *n, size_t ho
   p->rank = rank;
   for (int k = 0; k < rank; k++) p->n[k] = n[k];
   p->howmany = howmany;
+  p->rigor = cache_rigor;
   fl_status st = make_plan(p);
   if (st != FL_OK) {
     pthread_mutex_unlock(&cache_lock);
@@ -161,6 +170,48 @@ fl_status fl_fft_plan_get(fl_fft_kind kind, int rank, const size_t *n, size_t ho
 
 size_t fl_fft_plan_in_size(const fl_fft_plan *p) { return p->in_size; }
 size_t fl_fft_plan_out_size(const fl_fft_plan *p) { return p->out_size; }
+
+fl_status fl_fft_set_rigor(fl_fft_rigor r)
+{
+  if (r != FL_FFT_ESTIMATE && r != FL_FFT_MEASURE && r != FL_FFT_PATIENT)
+    return fl_fail(FL_EINVAL, "unknown planning rigor %d", (int)r);
+  pthread_mutex_lock(&cache_lock);
+  cache_rigor = r;
+  pthread_mutex_unlock(&cache_lock);
+  return FL_OK;
+}
+
+fl_fft_rigor fl_fft_get_rigor(void)
+{
+  pthread_mutex_lock(&cache_lock);
+  fl_fft_rigor r = cache_rigor;
+  pthread_mutex_unlock(&cache_lock);
+  return r;
+}
+
+/* FFTW's planner and wisdom are not thread safe: both run under cache_lock. */
+fl_status fl_fft_wisdom_export(const char *path)
+{
+  if (!path || !*path) return fl_fail(FL_EINVAL, "no file name for the FFTW wisdom");
+  pthread_mutex_lock(&cache_lock);
+  int ok = fftw_export_wisdom_to_filename(path);
+  pthread_mutex_unlock(&cache_lock);
+  if (!ok) return fl_fail(FL_EIO, "cannot write FFTW wisdom to '%s'", path);
+  return FL_OK;
+}
+
+fl_status fl_fft_wisdom_import(const char *path)
+{
+  if (!path || !*path) return fl_fail(FL_EINVAL, "no file name for the FFTW wisdom");
+  FILE *f = fopen(path, "rb");
+  if (!f) return fl_fail(FL_EIO, "cannot open '%s' to read FFTW wisdom", path);
+  fclose(f);
+  pthread_mutex_lock(&cache_lock);
+  int ok = fftw_import_wisdom_from_filename(path);
+  pthread_mutex_unlock(&cache_lock);
+  if (!ok) return fl_fail(FL_EIO, "'%s' is not FFTW wisdom (or was made by another FFTW)", path);
+  return FL_OK;
+}
 
 size_t fl_fft_cache_size(void)
 {
@@ -199,72 +250,53 @@ static fl_status check_exec(const fl_fft_plan *p, fl_fft_kind want, const void *
   return FL_OK;
 }
 
+/* Run a checked plan on in -> out with FFTW's new-array execution, through
+ * aligned scratch copies when in or out is not aligned; in_elt and out_elt
+ * are the byte sizes of the input and output elements. */
+static fl_status execute(const fl_fft_plan *p, const void *in, size_t in_elt, void *out, size_t out_elt)
+{
+  void *a = (void *)(uintptr_t)in, *b = out;
+  const int copy = !(aligned(in) && aligned(out));
+  if (copy) {
+    a = fftw_malloc(p->in_size * in_elt);
+    b = fftw_malloc(p->out_size * out_elt);
+    if (!a || !b) {
+      fftw_free(a);
+      fftw_free(b);
+      return fl_fail(FL_ENOMEM, "no memory for an FFT");
+    }
+    memcpy(a, in, p->in_size * in_elt);
+  }
+  if (p->kind == FL_FFT_R2C)
+    fftw_execute_dft_r2c(p->plan, a, b);
+  else if (p->kind == FL_FFT_C2R)
+    fftw_execute_dft_c2r(p->plan, a, b);
+  else
+    fftw_execute_r2r(p->plan, a, b);
+  if (copy) {
+    memcpy(out, b, p->out_size * out_elt);
+    fftw_free(a);
+    fftw_free(b);
+  }
+  return FL_OK;
+}
+
 fl_status fl_fft_r2c(const fl_fft_plan *p, const double *in, double complex *out)
 {
   fl_status st = check_exec(p, FL_FFT_R2C, in, out, "fl_fft_r2c");
-  if (st != FL_OK) return st;
-  if (aligned(in) && aligned(out)) {
-    fftw_execute_dft_r2c(p->plan, (double *)(uintptr_t)in, out);
-    return FL_OK;
-  }
-  double *a = fftw_alloc_real(p->in_size);
-  fftw_complex *b = fftw_alloc_complex(p->out_size);
-  if (!a || !b) {
-    fftw_free(a);
-    fftw_free(b);
-    return fl_fail(FL_ENOMEM, "no memory for an FFT");
-  }
-  memcpy(a, in, p->in_size * sizeof *a);
-  fftw_execute_dft_r2c(p->plan, a, b);
-  memcpy(out, b, p->out_size * sizeof *b);
-  fftw_free(a);
-  fftw_free(b);
-  return FL_OK;
+  return st != FL_OK ? st : execute(p, in, sizeof(double), out, sizeof(fftw_complex));
 }
 
 fl_status fl_fft_c2r(const fl_fft_plan *p, double complex *in, double *out)
 {
   fl_status st = check_exec(p, FL_FFT_C2R, in, out, "fl_fft_c2r");
-  if (st != FL_OK) return st;
-  if (aligned(in) && aligned(out)) {
-    fftw_execute_dft_c2r(p->plan, in, out);
-    return FL_OK;
-  }
-  fftw_complex *a = fftw_alloc_complex(p->in_size);
-  double *b = fftw_alloc_real(p->out_size);
-  if (!a || !b) {
-    fftw_free(a);
-    fftw_free(b);
-    return fl_fail(FL_ENOMEM, "no memory for an FFT");
-  }
-  memcpy(a, in, p->in_size * sizeof *a);
-  fftw_execute_dft_c2r(p->plan, a, b);
-  memcpy(out, b, p->out_size * sizeof *b);
-  fftw_free(a);
-  fftw_free(b);
-  return FL_OK;
+  return st != FL_OK ? st : execute(p, in, sizeof(fftw_complex), out, sizeof(double));
 }
 
 fl_status fl_fft_r2r(const fl_fft_plan *p, const double *in, double *out)
 {
   fl_status st = check_exec(p, FL_FFT_REDFT00, in, out, "fl_fft_r2r");
-  if (st != FL_OK) return st;
-  if (aligned(in) && aligned(out)) {
-    fftw_execute_r2r(p->plan, (double *)(uintptr_t)in, out);
-    return FL_OK;
-  }
-  double *a = fftw_alloc_real(p->in_size), *b = fftw_alloc_real(p->out_size);
-  if (!a || !b) {
-    fftw_free(a);
-    fftw_free(b);
-    return fl_fail(FL_ENOMEM, "no memory for an FFT");
-  }
-  memcpy(a, in, p->in_size * sizeof *a);
-  fftw_execute_r2r(p->plan, a, b);
-  memcpy(out, b, p->out_size * sizeof *b);
-  fftw_free(a);
-  fftw_free(b);
-  return FL_OK;
+  return st != FL_OK ? st : execute(p, in, sizeof(double), out, sizeof(double));
 }
 
 /* ------------------------------------------------------------ spectral derivatives */
@@ -330,20 +362,27 @@ static inline void unflatten(const spectrum *s, size_t q, size_t *j)
   }
 }
 
+/* The wave numbers and the forward (m_in components) and backward (m_out
+ * components) plans of a spectral operator; on failure nothing is left to free. */
+static fl_status spectral_setup(spectrum *s, int rank, const size_t *n, const double *len, size_t m_in,
+                                size_t m_out, const fl_fft_plan **fwd, const fl_fft_plan **bwd)
+{
+  fl_status st = spectrum_init(s, rank, n, len);
+  if (st != FL_OK) return st;
+  st = fl_fft_plan_get(FL_FFT_R2C, rank, n, m_in, fwd);
+  if (st == FL_OK) st = fl_fft_plan_get(FL_FFT_C2R, rank, n, m_out, bwd);
+  if (st != FL_OK) spectrum_free(s);
+  return st;
+}
+
 fl_status fl_fft_diffop(int rank, const size_t *n, const double *len, size_t m_in, const double *in,
                         size_t m_out, const double *coef, double *out)
 {
   if (m_in < 1 || m_out < 1) return fl_fail(FL_EINVAL, "spectral derivative with no components");
   spectrum s;
-  fl_status st = spectrum_init(&s, rank, n, len);
-  if (st != FL_OK) return st;
   const fl_fft_plan *fwd, *bwd;
-  st = fl_fft_plan_get(FL_FFT_R2C, rank, n, m_in, &fwd);
-  if (st == FL_OK) st = fl_fft_plan_get(FL_FFT_C2R, rank, n, m_out, &bwd);
-  if (st != FL_OK) {
-    spectrum_free(&s);
-    return st;
-  }
+  fl_status st = spectral_setup(&s, rank, n, len, m_in, m_out, &fwd, &bwd);
+  if (st != FL_OK) return st;
   size_t fb = s.ncomplex * m_in * sizeof(double complex), gb = s.ncomplex * m_out * sizeof(double complex);
   double complex *F = fl_alloc(fb), *G = fl_alloc(gb);
   if (!F || !G) {
@@ -401,15 +440,9 @@ fl_status fl_fft_laplacian(int rank, const size_t *n, const double *len, size_t 
 {
   if (m < 1) return fl_fail(FL_EINVAL, "spectral Laplacian with no components");
   spectrum s;
-  fl_status st = spectrum_init(&s, rank, n, len);
-  if (st != FL_OK) return st;
   const fl_fft_plan *fwd, *bwd;
-  st = fl_fft_plan_get(FL_FFT_R2C, rank, n, m, &fwd);
-  if (st == FL_OK) st = fl_fft_plan_get(FL_FFT_C2R, rank, n, m, &bwd);
-  if (st != FL_OK) {
-    spectrum_free(&s);
-    return st;
-  }
+  fl_status st = spectral_setup(&s, rank, n, len, m, m, &fwd, &bwd);
+  if (st != FL_OK) return st;
   size_t fb = s.ncomplex * m * sizeof(double complex);
   double complex *F = fl_alloc(fb);
   if (!F) {

@@ -54,6 +54,22 @@ fl_status fl_fft_r2c(const fl_fft_plan *p, const double *in, double complex *out
 fl_status fl_fft_c2r(const fl_fft_plan *p, double complex *in, double *out);
 fl_status fl_fft_r2r(const fl_fft_plan *p, const double *in, double *out);
 
+/* Planning rigor of the plans made from now on (default FL_FFT_ESTIMATE).
+ * A cached plan is reused for any rigor up to the one it was made with; a
+ * request at a higher rigor makes (and caches) a new plan, slower to make and
+ * usually faster to run. Plans made with FFTW_ESTIMATE also use any wisdom
+ * that FFTW holds for their problem (from plans made at a higher rigor in
+ * this process, or imported with fl_fft_wisdom_import). */
+typedef enum fl_fft_rigor { FL_FFT_ESTIMATE = 0, FL_FFT_MEASURE, FL_FFT_PATIENT } fl_fft_rigor;
+fl_status fl_fft_set_rigor(fl_fft_rigor r);
+fl_fft_rigor fl_fft_get_rigor(void);
+
+/* FFTW wisdom (the planner's measurements) to and from a file: FL_EIO naming
+ * the file when it cannot be written, read, or is not FFTW wisdom. Import
+ * before the first transform of a shape: plans already cached are kept. */
+fl_status fl_fft_wisdom_export(const char *path);
+fl_status fl_fft_wisdom_import(const char *path);
+
 /* Number of plans in the cache, and a way to empty it (frees every plan;
  * no plan pointer obtained before may be used afterwards; not while other
  * threads use plans). */
