@@ -26,6 +26,7 @@ struct fl_fft_plan {
   size_t n[FL_FFT_MAXRANK];
   size_t howmany;
   fl_fft_rigor rigor;
+  int nthreads;             /* FFTW threads the plan was made for */
   size_t in_size, out_size; /* elements: reals or complex numbers */
   fftw_plan plan;
   struct fl_fft_plan *next;
@@ -37,6 +38,20 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fl_fft_plan *cache_head;
 static size_t cache_count;
 static fl_fft_rigor cache_rigor = FL_FFT_ESTIMATE; /* guarded by cache_lock */
+
+/* Threads for a transform of `total` real elements: FFTW's own threads (the
+ * OpenMP build of FFTW, when configure found it) for large transforms only,
+ * where they pay for themselves; the library's thread setting otherwise. */
+#define THREAD_MIN ((size_t)1 << 15)
+static int plan_threads(size_t total)
+{
+#ifdef FL_HAVE_FFTW_OMP
+  return total >= THREAD_MIN ? fl_get_threads() : 1;
+#else
+  (void)total;
+  return 1;
+#endif
+}
 
 static unsigned rigor_flag(fl_fft_rigor r)
 {
@@ -75,6 +90,11 @@ static fl_status make_plan(struct fl_fft_plan *p)
   }
   int hm = (int)p->howmany, stride = (int)p->howmany;
   size_t nr = nreal * p->howmany, nc = nhalf * p->howmany;
+#ifdef FL_HAVE_FFTW_OMP
+  static int threads_ready; /* guarded by the cache lock, like the planner */
+  if (!threads_ready) threads_ready = fftw_init_threads();
+  if (threads_ready) fftw_plan_with_nthreads(p->nthreads);
+#endif
   double *r = NULL, *r2 = NULL;
   fftw_complex *c = NULL;
   switch (p->kind) {
@@ -133,9 +153,12 @@ fl_status fl_fft_plan_get(fl_fft_kind kind, int rank, const size_t *n, size_t ho
     if (fl_mul_overflow(total, n[k], &total) || total > (size_t)INT32_MAX)
       return fl_fail(FL_EINVAL, "%s transform too large", kind_name(kind));
   }
+  int nthreads = plan_threads(total);
   pthread_mutex_lock(&cache_lock);
   for (struct fl_fft_plan *p = cache_head; p; p = p->next) {
-    if (p->kind != kind || p->rank != rank || p->howmany != howmany || p->rigor < cache_rigor) continue;
+    if (p->kind != kind || p->rank != rank || p->howmany != howmany || p->rigor < cache_rigor ||
+        p->nthreads != nthreads)
+      continue;
     int same = 1;
     for (int k = 0; k < rank; k++) same &= p->n[k] == n[k];
     if (same) {
@@ -154,6 +177,7 @@ fl_status fl_fft_plan_get(fl_fft_kind kind, int rank, const size_t *n, size_t ho
   for (int k = 0; k < rank; k++) p->n[k] = n[k];
   p->howmany = howmany;
   p->rigor = cache_rigor;
+  p->nthreads = nthreads;
   fl_status st = make_plan(p);
   if (st != FL_OK) {
     pthread_mutex_unlock(&cache_lock);

@@ -115,10 +115,10 @@ start() {
     "env -u FIELDLAB_NOHISTORY HOME='$home' INPUTRC=/dev/null TERM=screen $* '$FIELDLAB'; echo \$? > '$tmp/$name.status'"
   wait_for "$name" 'type help() for help'
 }
-# wait_for NAME PATTERN: poll the screen (up to ~5 s) for a line matching PATTERN.
+# wait_for NAME PATTERN: poll the screen (up to ~20 s: generous, for a loaded CI machine) for a line matching PATTERN.
 wait_for() {
   i=0
-  while [ $i -lt 50 ]; do
+  while [ $i -lt 200 ]; do
     tm capture-pane -p -J -t "$1" > "$tmp/pane" 2>/dev/null && grep -q -e "$2" "$tmp/pane" && return 0
     sleep 0.1
     i=$((i + 1))
@@ -153,7 +153,7 @@ interrupt() {
 # wait_exit NAME: the session's program has exited (status file written).
 wait_exit() {
   i=0
-  while [ $i -lt 50 ]; do
+  while [ $i -lt 200 ]; do
     [ -s "$tmp/$1.status" ] && return 0
     sleep 0.1
     i=$((i + 1))
