@@ -115,6 +115,7 @@ int fl_lua_open_core(lua_State *L)
   l_open_metric(L);
   l_open_check(L);
   l_open_ad(L);
+  l_open_sample(L);
 
   lua_getfield(L, LUA_REGISTRYINDEX, "fieldlab.classes");
   lua_setfield(L, -2, "classes");

@@ -113,6 +113,7 @@ void l_open_integrate(lua_State *L); /* module integrate: ODE, SDE, symplectic s
 void l_open_metric(lua_State *L);    /* module metric: sample distances */
 void l_open_check(lua_State *L);     /* module check: conservativity tests */
 void l_open_ad(lua_State *L);        /* module ad: tape autodiff */
+void l_open_sample(lua_State *L);    /* module sample: diffusion samplers, likelihoods */
 
 /* The core: a table with every module, the embedded files and the runtime
  * settings. Used by the program (preloaded) and by fieldlab/core.so. */

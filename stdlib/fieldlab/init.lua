@@ -7,7 +7,7 @@ local M = {}
 
 -- Module tables exported as globals by export(); each is documented in
 -- man/api/<name>.txt.
-M.modules = { "fieldlab", "array", "field", "diffusion", "data", "decomp", "integrate", "metric", "check", "ad" }
+M.modules = { "fieldlab", "array", "field", "diffusion", "data", "decomp", "integrate", "metric", "check", "ad", "sample" }
 
 M.fieldlab = M
 M.array = core.array
@@ -27,6 +27,7 @@ M.integrate = core.integrate
 M.metric = core.metric
 M.check = core.check
 M.ad = core.ad
+M.sample = core.sample
 
 -- Runtime settings (implemented in C).
 M.version = core.version
@@ -50,6 +51,7 @@ require "fieldlab.integrate"
 require "fieldlab.metric"
 require "fieldlab.check"
 require "fieldlab.ad"
+require "fieldlab.sample"
 
 M.help = require("fieldlab.help").help
 
