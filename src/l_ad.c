@@ -16,7 +16,7 @@
 #define VAR_MT "fieldlab.ad.Var"
 #define PARAMS_MT "fieldlab.ad.Params"
 #define GRAPH_MT "fieldlab.ad.graph"
-#define REG_GRAPH "fieldlab.ad.graph"
+#define REG_GRAPH "fieldlab.ad.the_graph" /* not GRAPH_MT: that key holds the metatable */
 #define REG_PARAMS "fieldlab.ad.default_params"
 
 typedef struct var_box {
