@@ -266,6 +266,64 @@ static double pass1(const fl_gmm *g, const double *x, double *ws, double *s)
   return m + log(sum);
 }
 
+/* One pass at one point for an affine mixture alone: v[d] = sum_k r_k (A_k x
+ * + c_k), with the responsibilities r_k folded into the same online
+ * log-sum-exp as pass1 (one exp per component). Returns log p. ws: BLK*(d+1). */
+static double mix1(const fl_gmm *g, const double *A, const double *c, const double *x, double *ws, double *v)
+{
+  const int d = g->d, K = g->k;
+  double *a = ws, *tv = ws + BLK;
+  double m = -INFINITY, sum = 0;
+  for (int i = 0; i < d; i++) {
+    v[i] = 0;
+    if (isnan(x[i])) {
+      for (int l = 0; l < d; l++) v[l] = NAN;
+      return NAN;
+    }
+  }
+  for (int k0 = 0; k0 < K; k0 += BLK) {
+    int k1 = K - k0 < BLK ? K : k0 + BLK;
+    double bmax = -INFINITY;
+    for (int k = k0; k < k1; k++) {
+      if (g->lognorm[k] == -INFINITY) {
+        a[k - k0] = -INFINITY;
+        continue;
+      }
+      const double *mk = g->means + (size_t)k * (size_t)d, *P = g->prec + (size_t)k * (size_t)d * (size_t)d;
+      const double *Ak = A + (size_t)k * (size_t)d * (size_t)d, *ck = c + (size_t)k * (size_t)d;
+      double *tk = tv + (size_t)(k - k0) * (size_t)d, q = 0;
+      for (int i = 0; i < d; i++) {
+        double t = 0, w = ck[i];
+        for (int l = 0; l < d; l++) {
+          t += P[i * d + l] * (x[l] - mk[l]);
+          w += Ak[i * d + l] * x[l];
+        }
+        q += (x[i] - mk[i]) * t;
+        tk[i] = w;
+      }
+      double ak = g->lognorm[k] - 0.5 * q;
+      a[k - k0] = ak;
+      if (ak > bmax) bmax = ak;
+    }
+    if (bmax == -INFINITY) continue;
+    if (bmax > m) {
+      double sc = exp(m - bmax);
+      sum *= sc;
+      for (int i = 0; i < d; i++) v[i] *= sc;
+      m = bmax;
+    }
+    for (int k = k0; k < k1; k++) {
+      double e = exp(a[k - k0] - m);
+      if (e == 0) continue;
+      const double *tk = tv + (size_t)(k - k0) * (size_t)d;
+      sum += e;
+      for (int i = 0; i < d; i++) v[i] += e * tk[i];
+    }
+  }
+  for (int i = 0; i < d; i++) v[i] /= sum;
+  return m + log(sum);
+}
+
 /* Responsibility r_k at x given log p = lp; u[d] gets P_k (x - m_k). */
 static double resp(const fl_gmm *g, int k, const double *x, double lp, double *u)
 {
@@ -435,6 +493,10 @@ fl_status fl_gmm_mix_affine(const fl_gmm *g, const double *A, const double *c, s
       if (!ws) continue;
       const double *xi = x + (size_t)i * D;
       double *s = ws + BLK * (D + 1), *u = s + D, *vk = u + D, *vv = v ? v + (size_t)i * D : vk + D;
+      if (!J && !div) { /* the values alone: one pass, one exp per component */
+        mix1(g, A, c, xi, ws, vv);
+        continue;
+      }
       double lp = pass1(g, xi, ws, s);
       for (size_t a = 0; a < D; a++) vv[a] = 0;
       for (int k = 0; k < K; k++) {
