@@ -49,6 +49,23 @@ void fl_hhd_clear(fl_hhd *r)
 
 /* ------------------------------------------------------------ helpers */
 
+static fl_status new_grid(const fl_grid *g, int m, int zero, fl_field **out, double **data);
+
+fl_status fl_hhd_constant(fl_field *like, const double *value, fl_field **out)
+{
+  *out = NULL;
+  fl_grid *g = fl_grid_of(like);
+  if (!g) return fl_fail(FL_EINVAL, "a constant grid needs a grid field to copy the grid of");
+  double *D;
+  fl_status st = new_grid(g, g->m, 0, out, &D);
+  if (st != FL_OK) return st;
+  size_t nodes = 1;
+  for (int k = 0; k < g->s.dim; k++) nodes *= g->s.n[k];
+  for (size_t i = 0; i < nodes; i++)
+    for (int a = 0; a < g->m; a++) D[i * (size_t)g->m + (size_t)a] = value[a];
+  return FL_OK;
+}
+
 /* A new grid field on g's grid with m components and uninitialised values
  * (zeroed when zero); *data gets the values. */
 static fl_status new_grid(const fl_grid *g, int m, int zero, fl_field **out, double **data)
@@ -153,7 +170,6 @@ static fl_status hhd_periodic(fl_field *v, fl_grid *g, fl_hhd *r)
   if (!F) st = fl_fail(FL_ENOMEM, "no memory for the spectrum of a %zu-node grid", l.nreal);
   if (st == FL_OK) st = new_grid(g, d, 0, &r->gradient, &G);
   if (st == FL_OK) st = new_grid(g, d, 0, &r->solenoidal, &S);
-  if (st == FL_OK) st = new_grid(g, d, 0, &r->harmonic, &H);
   const double *V = g->values->data;
   if (st == FL_OK) st = fl_fft_r2c(fwd, V, F);
   /* Harmonic modes: every level index 0 or Nyquist. hc[mask][a], mask bit k
@@ -214,7 +230,12 @@ static fl_status hhd_periodic(fl_field *v, fl_grid *g, fl_hhd *r)
         f[a] = 0;
       }
     }
-    st = fl_fft_c2r(bwd, F, G);
+    /* A harmonic part that is the mean flow alone is not stored: writing
+     * a constant grid would cost as much as a third of the transforms. */
+    if (has_nyq) st = new_grid(g, d, 0, &r->harmonic, &H);
+    else
+      for (int a = 0; a < d; a++) r->harmonic_mean[a] = hc[0][a];
+    if (st == FL_OK) st = fl_fft_c2r(bwd, F, G);
   }
   if (st == FL_OK) {
     double ev = 0, eg = 0, es = 0, eh = 0;
@@ -239,7 +260,7 @@ static fl_status hhd_periodic(fl_field *v, fl_grid *g, fl_hhd *r)
         }
         for (size_t q = 0; q < du; q++) {
           double vv = V[p + q], gg = G[p + q], hh = h[q], ss = vv - gg - hh;
-          H[p + q] = hh;
+          if (H) H[p + q] = hh;
           S[p + q] = ss;
           ev += vv * vv;
           eg += gg * gg;

@@ -62,12 +62,19 @@ typedef struct fl_hhd {
   int dim;              /* 2 or 3 */
   fl_field *gradient;   /* vector grid fields on v's grid (one reference each) */
   fl_field *solenoidal;
-  fl_field *harmonic;
+  fl_field *harmonic;   /* NULL for a periodic split whose harmonic part is the
+                           mean flow alone: then harmonic_mean holds it (build
+                           the grid, when wanted, with fl_hhd_constant) */
   fl_field *phi;        /* scalar grid, or NULL (periodic: see fl_hhd_potential) */
   fl_field *psi;        /* 2-D: scalar grid psi; 3-D: vector potential A; or NULL */
   double e_total;       /* integral of |v|^2 over the box */
   double e_gradient, e_solenoidal, e_harmonic;
+  double harmonic_mean[3];
 } fl_hhd;
+
+/* A grid field on like's grid whose every node holds value[0..m) (m = like's
+ * components): the harmonic part of a periodic split, made on demand. */
+fl_status fl_hhd_constant(fl_field *like, const double *value, fl_field **out);
 
 /* Decompose the vector grid field v (d = 2 or 3 axes, d components). The
  * grid must be periodic on every axis for FL_HHD_PERIODIC and non-periodic on

@@ -67,6 +67,14 @@ static int dc_helmholtz(lua_State *L)
   setfield_field(L, "gradient", gr);
   setfield_field(L, "solenoidal", so);
   setfield_field(L, "harmonic", ha);
+  if (!ha) { /* the mean flow alone: made on first access (stdlib/fieldlab/decomp.lua) */
+    lua_createtable(L, r.dim, 0);
+    for (int a = 0; a < r.dim; a++) {
+      lua_pushnumber(L, r.harmonic_mean[a]);
+      lua_rawseti(L, -2, a + 1);
+    }
+    lua_setfield(L, -2, "_harmonic_mean");
+  }
   setfield_field(L, "phi", phi);
   setfield_field(L, r.dim == 2 ? "psi" : "A", psi);
   lua_pushstring(L, fl_hhd_boundary_name(r.boundary));
@@ -90,6 +98,25 @@ static int dc_potential(lua_State *L)
   lua_Integer which = luaL_checkinteger(L, 2);
   fl_field *out;
   l_check(L, fl_hhd_potential(g, (int)which, &out), "decomp.helmholtz");
+  l_pushfield(L, out);
+  return 1;
+}
+
+/* decomp._constant(like, {v1, ..., vm}): a grid on like's grid holding v at every node. */
+static int dc_constant(lua_State *L)
+{
+  fl_field *like = l_checkfield(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  double v[3] = {0, 0, 0};
+  int m = (int)lua_rawlen(L, 2);
+  if (m < 1 || m > 3) luaL_argerror(L, 2, "1 to 3 values");
+  for (int a = 0; a < m; a++) {
+    lua_rawgeti(L, 2, a + 1);
+    v[a] = luaL_checknumber(L, -1);
+    lua_pop(L, 1);
+  }
+  fl_field *out;
+  l_check(L, fl_hhd_constant(like, v, &out), "decomp.helmholtz");
   l_pushfield(L, out);
   return 1;
 }
@@ -159,6 +186,7 @@ static const luaL_Reg decomp_fns[] = {
   {"planner", dc_planner},
   {"_potential", dc_potential},
   {"_fft_roundtrip", dc_fft_roundtrip},
+  {"_constant", dc_constant},
   {"_mkdir", dc_mkdir},
   {NULL, NULL}
 };

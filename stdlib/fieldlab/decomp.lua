@@ -14,6 +14,11 @@ local lazy = { phi = true, psi = true, A = true }
 mt.__index = function(self, k)
   local m = methods[k]
   if m ~= nil then return m end
+  if k == "harmonic" and rawget(self, "_harmonic_mean") then
+    local h = decomp._constant(rawget(self, "gradient"), rawget(self, "_harmonic_mean"))
+    rawset(self, "harmonic", h)
+    return h
+  end
   if lazy[k] and rawget(self, "boundary") == "periodic" then
     local dim = rawget(self, "dim")
     if (k == "psi" and dim ~= 2) or (k == "A" and dim ~= 3) then return nil end
