@@ -383,6 +383,20 @@ int fl_ad_param(fl_ad_graph *g, fl_ad_params *p, size_t k)
 
 /* ------------------------------------------------------------ element-wise binary */
 
+/* A node with the two inputs a and b, shape r x c; value uninitialised. NULL
+ * on failure. Pointers into g->nodes taken before are stale after. */
+static node *binary_node(fl_ad_graph *g, int op, int a, int b, size_t r, size_t c, int *id)
+{
+  int rg = !g->nograd && (g->nodes[a].rg || g->nodes[b].rg);
+  node *n = new_node(g, op, r, c, 0, id);
+  if (!n) return NULL;
+  n->nin = 2;
+  n->in[0] = a;
+  n->in[1] = b;
+  n->rg = rg;
+  return n;
+}
+
 static int binary(fl_ad_graph *g, int op, int a, int b, const char *name)
 {
   if (bad_input(g, a) || bad_input(g, b)) return -1;
@@ -394,16 +408,11 @@ static int binary(fl_ad_graph *g, int op, int a, int b, const char *name)
     char b1[48], b2[48];
     return fail(g, FL_EDIM, "%s: shapes %s and %s do not broadcast", name, shp(A, b1), shp(B, b2));
   }
-  int rg = !g->nograd && (A->rg || B->rg);
   int id;
-  node *n = new_node(g, op, r, c, 0, &id);
+  node *n = binary_node(g, op, a, b, r, c, &id);
   if (!n) return -1;
   A = &g->nodes[a];
   B = &g->nodes[b];
-  n->nin = 2;
-  n->in[0] = a;
-  n->in[1] = b;
-  n->rg = rg;
   const double *x = VAL(A), *y = VAL(B);
   double *z = n->v;
   size_t m = r * c;
@@ -480,16 +489,11 @@ int fl_ad_matmul(fl_ad_graph *g, int a, int b, int ta, int tb)
     return fail(g, FL_EDIM, "matmul: shapes %s%s and %s%s are not aligned", shp(A, b1), ta ? "^T" : "",
                 shp(B, b2), tb ? "^T" : "");
   }
-  int rg = !g->nograd && (A->rg || B->rg);
   int id;
-  node *n = new_node(g, OP_MATMUL, m, nn, 0, &id);
+  node *n = binary_node(g, OP_MATMUL, a, b, m, nn, &id);
   if (!n) return -1;
   A = &g->nodes[a];
   B = &g->nodes[b];
-  n->nin = 2;
-  n->in[0] = a;
-  n->in[1] = b;
-  n->rg = rg;
   n->ia = ta != 0;
   n->ib = tb != 0;
   if (m == 0 || nn == 0) return id;

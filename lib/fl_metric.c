@@ -74,6 +74,18 @@ static int cmp_double(const void *a, const void *b)
 
 /* k-th smallest (0-based) of v[0..n), reordering v (quickselect, Hoare
  * partition around the middle element). */
+/* The standard deviation (divisor nboot - 1) of nboot bootstrap replicates:
+ * the bootstrap standard error; NaN for fewer than 2. */
+static double bootstrap_sd(const double *vals, size_t nboot)
+{
+  if (nboot < 2) return NAN;
+  double mu = 0, ss = 0;
+  for (size_t r = 0; r < nboot; r++) mu += vals[r];
+  mu /= (double)nboot;
+  for (size_t r = 0; r < nboot; r++) ss += (vals[r] - mu) * (vals[r] - mu);
+  return sqrt(ss / (double)(nboot - 1));
+}
+
 static double select_kth(double *v, size_t n, size_t k)
 {
   ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
@@ -640,15 +652,7 @@ fl_status fl_metric_w2_gaussian_fit(size_t n, const double *x, size_t m, const d
     mean_cov_idx(m, d, y, idx + n, m2, S2);
     if ((st = fl_metric_w2_gaussian(d, m1, S1, m2, S2, &vals[r])) != FL_OK) goto done;
   }
-  if (nboot >= 2) {
-    double mu = 0, ss = 0;
-    for (size_t r = 0; r < nboot; r++) mu += vals[r];
-    mu /= (double)nboot;
-    for (size_t r = 0; r < nboot; r++) ss += (vals[r] - mu) * (vals[r] - mu);
-    *se = sqrt(ss / (double)(nboot - 1));
-  } else {
-    *se = NAN;
-  }
+  *se = bootstrap_sd(vals, nboot);
 done:
   free(buf); free(idx); free(vals);
   return st;
@@ -745,15 +749,7 @@ fl_status fl_metric_kl_hist(size_t n, const double *x, size_t m, const double *y
     free(c);
   }
   if (fail) { st = fl_fail(FL_ENOMEM, "out of memory for the bootstrap"); goto done; }
-  if (nboot >= 2) {
-    double mu = 0, ss = 0;
-    for (size_t r = 0; r < nboot; r++) mu += vals[r];
-    mu /= (double)nboot;
-    for (size_t r = 0; r < nboot; r++) ss += (vals[r] - mu) * (vals[r] - mu);
-    *se = sqrt(ss / (double)(nboot - 1));
-  } else {
-    *se = NAN;
-  }
+  *se = bootstrap_sd(vals, nboot);
 done:
   free(bi); free(cp); free(vals);
   return st;

@@ -226,8 +226,7 @@ void fl_run_free(fl_run *r)
   r->rec_cap = r->nrec = 0;
 }
 
-/* Store (when asked) and observe the state parts at time t. */
-static fl_status record(const fl_observe *obs, fl_run *res, double t, int nparts, const double *const *parts,
+fl_status fl_run_record(const fl_observe *obs, fl_run *res, double t, int nparts, const double *const *parts,
                         const size_t *lens)
 {
   if (!obs) return FL_OK;
@@ -265,7 +264,7 @@ static fl_status record(const fl_observe *obs, fl_run *res, double t, int nparts
   return FL_OK;
 }
 
-static fl_status progress(const fl_observe *obs, double frac)
+fl_status fl_observe_progress(const fl_observe *obs, double frac)
 {
   if (obs && obs->progress && obs->progress(obs->ctx, frac) < 0)
     return fl_fail(FL_ECALLBACK, "the progress callback failed");
@@ -290,8 +289,7 @@ static fl_status check_times(const fl_observe *obs, double t0, double t1)
   return FL_OK;
 }
 
-/* The first non-finite number of m particles of w numbers: 1 and (i, j), or 0. */
-static int first_bad(const double *x, size_t m, size_t w, size_t *bi, size_t *bj)
+int fl_first_nonfinite(const double *x, size_t m, size_t w, size_t *bi, size_t *bj)
 {
   *bi = *bj = 0;
   for (size_t q = 0; q < m * w; q++)
@@ -362,6 +360,18 @@ static void note_bad(engine *e, size_t k, size_t i, size_t j)
       e->bad_comp = j;
     }
   }
+}
+
+/* After step k (0-based) of the m particles (d numbers each) from i0 at y
+ * (len numbers in all): 1 when all are finite, else 0 with the first bad
+ * number noted. */
+static int step_finite(engine *e, const double *y, size_t len, size_t m, size_t d, size_t k, size_t i0)
+{
+  if (all_finite(y, len)) return 1;
+  size_t bi, bj;
+  fl_first_nonfinite(y, m, d, &bi, &bj);
+  note_bad(e, k + 1, i0 + bi, bj);
+  return 0;
 }
 
 static void note_err(engine *e, fl_status st)
@@ -444,7 +454,7 @@ static fl_status engine_grid(engine *e, double t0, double t1, size_t steps, cons
 static fl_status engine_record(engine *e, const fl_observe *obs, fl_run *res, double t)
 {
   size_t lens[2] = {e->n * e->w[0], e->n * e->w[1]};
-  return record(obs, res, t, e->nparts, e->parts, lens);
+  return fl_run_record(obs, res, t, e->nparts, e->parts, lens);
 }
 
 /* Particles per block: the scratch of a block stays in cache. */
@@ -523,7 +533,7 @@ static fl_status engine_run(engine *e, const fl_observe *obs, fl_run *res)
       if ((st = engine_record(e, obs, res, e->tg[k]))) break;
       r++;
     }
-    if ((st = progress(obs, (double)k / (double)e->N))) break;
+    if ((st = fl_observe_progress(obs, (double)k / (double)e->N))) break;
   }
 done:
   res->evals = e->evals;
@@ -571,12 +581,7 @@ static fl_status ode_advance(engine *e, size_t i0, size_t m, size_t k0, size_t k
     } else {
       combo(len, y, h, T->b, S, K, y);
     }
-    if (!all_finite(y, len)) {
-      size_t bi, bj;
-      first_bad(y, m, d, &bi, &bj);
-      note_bad(e, k + 1, i0 + bi, bj);
-      return FL_ENAN;
-    }
+    if (!step_finite(e, y, len, m, d, k, i0)) return FL_ENAN;
   }
   return FL_OK;
 }
@@ -632,7 +637,7 @@ static fl_status ode_adaptive(fl_field *v, size_t n, double *x, const fl_ode_opt
   size_t lens[1] = {len};
   if (!ynew || !err || !dense) { st = fl_fail(FL_ENOMEM, "no memory for %zu particles", n); goto done; }
   size_t ti = 0, every = obs ? obs->every : 0, nt = obs ? obs->ntimes : 0;
-  if ((every || (nt && obs->times[0] == t0)) && (st = record(obs, res, t0, 1, parts, lens))) goto done;
+  if ((every || (nt && obs->times[0] == t0)) && (st = fl_run_record(obs, res, t0, 1, parts, lens))) goto done;
   if (nt && obs->times[0] == t0) ti = 1;
   double h = o->h0;
   if (h == 0) {
@@ -663,7 +668,7 @@ static fl_status ode_adaptive(fl_field *v, size_t n, double *x, const fl_ode_opt
         double th = (obs->times[ti] - t) / h;
         if ((st = fl_ode_step_dense(s, th < 0 ? 0 : th > 1 ? 1 : th, x, ynew, out))) goto done;
         const double *p1[1] = {out};
-        if ((st = record(obs, res, obs->times[ti], 1, p1, lens))) goto done;
+        if ((st = fl_run_record(obs, res, obs->times[ti], 1, p1, lens))) goto done;
         ti++;
       }
       memcpy(x, ynew, len * sizeof(double));
@@ -673,7 +678,7 @@ static fl_status ode_adaptive(fl_field *v, size_t n, double *x, const fl_ode_opt
       res->steps++;
       recorded_last = 0;
       if (every && res->steps % every == 0) {
-        if ((st = record(obs, res, t, 1, parts, lens))) goto done;
+        if ((st = fl_run_record(obs, res, t, 1, parts, lens))) goto done;
         recorded_last = 1;
       }
       double fac = en == 0 ? fac_max : fmin(fac_max, fmax(fac_min, safety * pow(en, -0.2)));
@@ -682,7 +687,7 @@ static fl_status ode_adaptive(fl_field *v, size_t n, double *x, const fl_ode_opt
     } else {
       if (!all_finite(ynew, len)) {
         size_t bi, bj;
-        first_bad(ynew, n, d, &bi, &bj);
+        fl_first_nonfinite(ynew, n, d, &bi, &bj);
         /* a non-finite trial state: shrink once more unless the step is already tiny */
         if (fabs(h) <= 1e-12 * fmax(fabs(t), fabs(t1 - t0))) {
           res->bad_step = res->steps + 1;
@@ -703,9 +708,9 @@ static fl_status ode_adaptive(fl_field *v, size_t n, double *x, const fl_ode_opt
                    fabs(h), t, o->hmin);
       break;
     }
-    if ((st = progress(obs, (t - t0) / (t1 - t0)))) break;
+    if ((st = fl_observe_progress(obs, (t - t0) / (t1 - t0)))) break;
   }
-  if (!st && every && !recorded_last) st = record(obs, res, t, 1, parts, lens);
+  if (!st && every && !recorded_last) st = fl_run_record(obs, res, t, 1, parts, lens);
 done:
   res->evals = fl_ode_step_evals(s);
   fl_ode_step_free(s);
@@ -793,12 +798,7 @@ static fl_status sde_advance(engine *e, size_t i0, size_t m, size_t k0, size_t k
         y[q] += dx;
       }
     }
-    if (!all_finite(y, len)) {
-      size_t bi, bj;
-      first_bad(y, m, d, &bi, &bj);
-      note_bad(e, k + 1, i0 + bi, bj);
-      return FL_ENAN;
-    }
+    if (!step_finite(e, y, len, m, d, k, i0)) return FL_ENAN;
   }
   return FL_OK;
 }
@@ -877,9 +877,9 @@ static fl_status symp_steps(engine *e, const symp_m *M, size_t i0, size_t m, siz
     if (check && (!all_finite(q, len) || !all_finite(p, len) || !all_finite(a, len))) {
       for (size_t i = 0; i < len; i++) p[i] += pending * a[i];
       size_t bi = 0, bj = 0, ci = 0, cj = 0;
-      int b1 = first_bad(q, m, d, &bi, &bj), b2 = first_bad(p, m, d, &ci, &cj);
+      int b1 = fl_first_nonfinite(q, m, d, &bi, &bj), b2 = fl_first_nonfinite(p, m, d, &ci, &cj);
       if (!b1 || (b2 && ci < bi)) { bi = ci; bj = cj; }
-      if (!b1 && !b2) first_bad(a, m, d, &bi, &bj);
+      if (!b1 && !b2) fl_first_nonfinite(a, m, d, &bi, &bj);
       note_bad(e, k + 1, i0 + bi, bj);
       *bad_k = k + 1;
       return FL_ENAN;
@@ -915,7 +915,7 @@ static fl_status symp_advance(engine *e, size_t i0, size_t m, size_t k0, size_t 
   st = symp_steps(e, M, i0, m, k0, k1, 1, &bad_k);
   if (st == FL_OK) { /* finite on the rerun: an overflow of the check itself cannot happen, but be safe */
     size_t bi, bj;
-    first_bad(q, m, d, &bi, &bj);
+    fl_first_nonfinite(q, m, d, &bi, &bj);
     note_bad(e, k1, i0 + bi, bj);
     return FL_ENAN;
   }
@@ -1047,8 +1047,8 @@ static fl_status var_advance(engine *e, size_t i0, size_t m, size_t k0, size_t k
     combo(ly, Y, h, T->b, S, KY, Y);
     if (!all_finite(x, lx) || !all_finite(Y, ly)) {
       size_t bi, bj;
-      if (!first_bad(x, m, d, &bi, &bj)) {
-        first_bad(Y, m, dd, &bi, &bj);
+      if (!fl_first_nonfinite(x, m, d, &bi, &bj)) {
+        fl_first_nonfinite(Y, m, dd, &bi, &bj);
         bj /= d;
       }
       note_bad(e, k + 1, i0 + bi, bj);

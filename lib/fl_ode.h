@@ -127,6 +127,17 @@ typedef struct fl_run {
 
 void fl_run_free(fl_run *r);
 
+/* Helpers shared by the drivers here and in fl_sample. */
+/* Store (when obs->store; res->reclen numbers, the parts' lens summing to it)
+ * and observe (obs->observer) the state parts at time t. obs may be NULL. */
+fl_status fl_run_record(const fl_observe *obs, fl_run *res, double t, int nparts, const double *const *parts,
+                        const size_t *lens);
+/* Report progress (a fraction in [0, 1]) to obs->progress; FL_ECALLBACK when it fails. obs may be NULL. */
+fl_status fl_observe_progress(const fl_observe *obs, double frac);
+/* The first non-finite number of m particles of w numbers each: returns 1 and
+ * sets (*bi, *bj) to (particle, component), or returns 0 with both 0. */
+int fl_first_nonfinite(const double *x, size_t m, size_t w, size_t *bi, size_t *bj);
+
 /* ---------------------------------------------------------------- ODE driver */
 
 typedef struct fl_ode_opts {

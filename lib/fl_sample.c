@@ -253,63 +253,18 @@ void fl_sample_prior(const fl_schedule *s, double t_max, size_t n, size_t d, uin
 
 /* ================================================================ records */
 
+/* One record of len numbers (x) through fl_ode's record keeping. */
 static fl_status store(const fl_observe *obs, fl_run *res, double t, const double *x, size_t len)
 {
   if (!obs) return FL_OK;
-  if (obs->store) {
-    res->reclen = len;
-    if (res->nrec == res->rec_cap) {
-      size_t cap = res->rec_cap ? 2 * res->rec_cap : 16, bytes;
-      if (fl_mul_overflow(cap, len * sizeof(double), &bytes)) return fl_fail(FL_ENOMEM, "too many records");
-      double *r = fl_alloc(bytes), *rt = fl_alloc(cap * sizeof(double));
-      if (!r || !rt) {
-        fl_free(r, bytes);
-        fl_free(rt, cap * sizeof(double));
-        return fl_fail(FL_ENOMEM, "no memory for %zu records of %zu numbers", cap, len);
-      }
-      if (res->nrec) {
-        memcpy(r, res->rec, res->nrec * len * sizeof(double));
-        memcpy(rt, res->rec_t, res->nrec * sizeof(double));
-      }
-      size_t nrec = res->nrec;
-      fl_run_free(res);
-      res->nrec = nrec;
-      res->rec = r;
-      res->rec_t = rt;
-      res->rec_cap = cap;
-    }
-    memcpy(res->rec + res->nrec * len, x, len * sizeof(double));
-    res->rec_t[res->nrec++] = t;
-  }
-  if (obs->observer) {
-    const double *parts[1] = {x};
-    if (obs->observer(obs->ctx, t, 1, parts) < 0) return fl_fail(FL_ECALLBACK, "the observer failed at t = %g", t);
-  }
-  return FL_OK;
+  if (obs->store) res->reclen = len;
+  const double *parts[1] = {x};
+  return fl_run_record(obs, res, t, 1, parts, &len);
 }
 
 static int want_record(const fl_observe *obs, size_t k, size_t N)
 {
   return obs && obs->every && (k % obs->every == 0 || k == N);
-}
-
-static fl_status progress(const fl_observe *obs, double frac)
-{
-  if (obs && obs->progress && obs->progress(obs->ctx, frac) < 0)
-    return fl_fail(FL_ECALLBACK, "the progress callback failed");
-  return FL_OK;
-}
-
-/* The first non-finite number of x[n*d]: 1 and (i, j). */
-static int find_bad(const double *x, size_t n, size_t d, size_t *bi, size_t *bj)
-{
-  for (size_t q = 0; q < n * d; q++)
-    if (!isfinite(x[q])) {
-      *bi = q / d;
-      *bj = q % d;
-      return 1;
-    }
-  return 0;
 }
 
 static fl_status bad_state(fl_run *res, const char *who, size_t k, double t, size_t i, size_t j)
@@ -569,14 +524,14 @@ static fl_status run_exp(fl_field *f, const fl_sample_opts *o, size_t n, double 
     }
     res->evals += (size_t)evals_per_step(o, k, N, grid[k + 1]);
     size_t bi, bj;
-    if (find_bad(x, n, d, &bi, &bj)) {
+    if (fl_first_nonfinite(x, n, d, &bi, &bj)) {
       st = bad_state(res, fl_sampler_name(o->solver), k + 1, grid[k + 1], bi, bj);
       break;
     }
     res->steps = k + 1;
     res->t = grid[k + 1];
     if (want_record(obs, k + 1, N) && (st = store(obs, res, grid[k + 1], x, n * d))) break;
-    if ((st = progress(obs, (double)(k + 1) / (double)N))) break;
+    if ((st = fl_observe_progress(obs, (double)(k + 1) / (double)N))) break;
   }
 freescr:
   fl_free(scr, sbytes);
@@ -956,14 +911,14 @@ fl_status fl_sample_flowchef(fl_field *v, const fl_flowchef_opts *o, fl_cost_fn 
       }
     for (size_t q = 0; q < len; q++) z[q] += (tn - t) * V[q];
     size_t bi, bj;
-    if (find_bad(z, n, d, &bi, &bj)) {
+    if (fl_first_nonfinite(z, n, d, &bi, &bj)) {
       st = bad_state(res, "flowchef", i + 1, tn, bi, bj);
       break;
     }
     res->steps = i + 1;
     res->t = tn;
     if (want_record(obs, i + 1, N) && (st = store(obs, res, tn, z, len))) break;
-    if ((st = progress(obs, (double)(i + 1) / (double)N))) break;
+    if ((st = fl_observe_progress(obs, (double)(i + 1) / (double)N))) break;
   }
 done:
   fl_free(V, len * sizeof(double));

@@ -305,25 +305,19 @@ static size_t check_extent(lua_State *L, int arg)
   return (size_t)n;
 }
 
-static int m_reshape(lua_State *L)
+/* ad.reshape / ad.expand (x, rows, cols): op makes the new node. */
+static int shape_op(lua_State *L, int (*op)(fl_ad_graph *g, int a, size_t rows, size_t cols))
 {
   check_var(L, 1);
   size_t r = check_extent(L, 2), c = check_extent(L, 3);
   fl_ad_graph *g = graph(L);
   int a = node_of(L, 1, "ad");
-  push_var(L, g, fl_ad_reshape(g, a, r, c), "ad");
+  push_var(L, g, op(g, a, r, c), "ad");
   return 1;
 }
 
-static int m_expand(lua_State *L)
-{
-  check_var(L, 1);
-  size_t r = check_extent(L, 2), c = check_extent(L, 3);
-  fl_ad_graph *g = graph(L);
-  int a = node_of(L, 1, "ad");
-  push_var(L, g, fl_ad_expand(g, a, r, c), "ad");
-  return 1;
-}
+static int m_reshape(lua_State *L) { return shape_op(L, fl_ad_reshape); }
+static int m_expand(lua_State *L) { return shape_op(L, fl_ad_expand); }
 
 static int m_cols(lua_State *L)
 {
@@ -545,10 +539,7 @@ static int var_index(lua_State *L)
       return 1;
     }
   }
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "__methods");
-  lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
+  l_getmethod(L);
   return 1;
 }
 
@@ -598,10 +589,7 @@ static int params_index(lua_State *L)
       return 1;
     }
   }
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "__methods");
-  lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
+  l_getmethod(L);
   return 1;
 }
 

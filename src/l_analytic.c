@@ -259,12 +259,5 @@ static const luaL_Reg analytic_fns[] = {
 
 void l_open_analytic(lua_State *L)
 {
-  if (lua_getfield(L, -1, "field") != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "field");
-  }
-  luaL_setfuncs(L, analytic_fns, 0);
-  lua_pop(L, 1);
+  l_addfuncs(L, "field", analytic_fns);
 }

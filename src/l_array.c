@@ -414,11 +414,7 @@ static int m_index(lua_State *L)
    * method itself then reports the closed object). */
   l_box *box = luaL_checkudata(L, 1, FL_ARRAY_MT);
   if (lua_type(L, 2) == LUA_TSTRING && box->p == NULL) {
-    lua_getmetatable(L, 1);
-    lua_getfield(L, -1, "__methods");
-    lua_pushvalue(L, 2);
-    lua_rawget(L, -2);
-    if (!lua_isnil(L, -1)) return 1;
+    if (l_getmethod(L) != LUA_TNIL) return 1;
   }
   fl_array *a = l_checkarray(L, 1);
   if (lua_type(L, 2) == LUA_TNUMBER) {
@@ -436,10 +432,7 @@ static int m_index(lua_State *L)
     if (strcmp(k, "ndim") == 0) { lua_pushinteger(L, a->ndim); return 1; }
     if (strcmp(k, "size") == 0) { lua_pushinteger(L, (lua_Integer)a->size); return 1; }
   }
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "__methods");
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, -2) == LUA_TNIL && k)
+  if (l_getmethod(L) == LUA_TNIL && k)
     l_getattr(L, 1, k); /* attributes set by the library, e.g. J.exact */
   return 1;
 }

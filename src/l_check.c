@@ -58,17 +58,25 @@ static void setstr(lua_State *L, const char *k, const char *v) { lua_pushstring(
 
 /* ------------------------------------------------------------ Jacobian asymmetry */
 
+/* The head of check.<test>(f, opts): the Field at 1, which must be a vector
+ * field R^d -> R^d, and the option table at 2 (keys in allowed). */
+static fl_field *check_vector_field(lua_State *L, const char *fname, const char *const *allowed)
+{
+  fl_field *f = l_checkfield(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  l_checkopts(L, 2, allowed);
+  if (f->codim != f->dim)
+    l_error(L, fname, "needs a vector field (R^d -> R^d), not R^%d -> R^%d", f->dim, f->codim);
+  return f;
+}
+
 static const char *const jac_opts[] = {"points", "t", "coords", "method", "probes", "seed", "stream",
                                        "quantiles", "bootstrap", "level", NULL};
 
 static int c_jacobian(lua_State *L)
 {
   const char *fname = "check.jacobian";
-  fl_field *f = l_checkfield(L, 1);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  l_checkopts(L, 2, jac_opts);
-  if (f->codim != f->dim)
-    l_error(L, fname, "needs a vector field (R^d -> R^d), not R^%d -> R^%d", f->dim, f->codim);
+  fl_field *f = check_vector_field(L, fname, jac_opts);
   double t = l_optnumber_field(L, 2, "t", 0);
   const char *method = l_optstring_field(L, 2, "method", "jacobian");
   int probes_m = strcmp(method, "probes") == 0;
@@ -129,11 +137,7 @@ static const char *const curl_opts[] = {"points", "t", "quantiles", "bootstrap",
 static int c_curl(lua_State *L)
 {
   const char *fname = "check.curl";
-  fl_field *f = l_checkfield(L, 1);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  l_checkopts(L, 2, curl_opts);
-  if (f->codim != f->dim)
-    l_error(L, fname, "needs a vector field (R^d -> R^d), not R^%d -> R^%d", f->dim, f->codim);
+  fl_field *f = check_vector_field(L, fname, curl_opts);
   if (f->dim != 2 && f->dim != 3)
     l_error(L, fname, "curl is defined in 2-D and 3-D, not %d-D (use check.jacobian: NAsym works in any dimension)",
             f->dim);
@@ -168,11 +172,8 @@ static const char *const circ_opts[] = {"centers", "radii", "planes", "loops", "
 static int c_circulation(lua_State *L)
 {
   const char *fname = "check.circulation";
-  fl_field *f = l_checkfield(L, 1);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  l_checkopts(L, 2, circ_opts);
+  fl_field *f = check_vector_field(L, fname, circ_opts);
   const int d = f->dim;
-  if (f->codim != d) l_error(L, fname, "needs a vector field (R^d -> R^d), not R^%d -> R^%d", d, f->codim);
   if (d < 2) l_error(L, fname, "loops need dimension 2 or more, not %d", d);
   double t = l_optnumber_field(L, 2, "t", 0);
   lua_Integer nodes = l_optinteger_field(L, 2, "nodes", 64);
@@ -292,11 +293,8 @@ static fl_check_path_kind path_kind(lua_State *L, int i)
 static int c_paths(lua_State *L)
 {
   const char *fname = "check.path_independence";
-  fl_field *f = l_checkfield(L, 1);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  l_checkopts(L, 2, path_opts);
+  fl_field *f = check_vector_field(L, fname, path_opts);
   const int d = f->dim;
-  if (f->codim != d) l_error(L, fname, "needs a vector field (R^d -> R^d), not R^%d -> R^%d", d, f->codim);
   if (d < 2) l_error(L, fname, "paths need dimension 2 or more, not %d", d);
   double t = l_optnumber_field(L, 2, "t", 0);
   lua_Integer nodes = l_optinteger_field(L, 2, "nodes", 32);

@@ -173,6 +173,16 @@ static int m_gc(lua_State *L)
 
 static const char *const arith_names[] = {"addition", "subtraction", "multiplication", "division"};
 
+/* The Rational a op b of the values at 1 and 2 (Rationals or numbers). */
+static int rat_arith(lua_State *L, fl_arith op, const char *fname)
+{
+  fl_rat *a = to_rat(L, 1, fname), *b = to_rat(L, 2, fname), *r;
+  l_box *box = NEWBOX(L, RAT_MT);
+  l_check(L, fl_rat_arith(op, a, b, &r), fname);
+  box->p = r;
+  return 1;
+}
+
 /* a op b over Real > Poly (or a string) > Rational (or a number). */
 static int m_arith(lua_State *L)
 {
@@ -194,11 +204,7 @@ static int m_arith(lua_State *L)
     box->p = r;
     return 1;
   }
-  fl_rat *a = to_rat(L, 1, fname), *b = to_rat(L, 2, fname), *r;
-  l_box *box = NEWBOX(L, RAT_MT);
-  l_check(L, fl_rat_arith(op, a, b, &r), fname);
-  box->p = r;
-  return 1;
+  return rat_arith(L, op, fname);
 }
 
 static long check_exponent(lua_State *L, int idx)
@@ -299,23 +305,17 @@ static int rat_tostring(lua_State *L)
   return 1;
 }
 
-static int rat_num(lua_State *L)
+static int rat_part(lua_State *L, int den)
 {
   fl_rat *a = l_checkobj(L, 1, RAT_MT), *r;
   l_box *box = NEWBOX(L, RAT_MT);
-  l_check(L, fl_rat_num(a, &r), "Rational:num");
+  l_check(L, den ? fl_rat_den(a, &r) : fl_rat_num(a, &r), den ? "Rational:den" : "Rational:num");
   box->p = r;
   return 1;
 }
 
-static int rat_den(lua_State *L)
-{
-  fl_rat *a = l_checkobj(L, 1, RAT_MT), *r;
-  l_box *box = NEWBOX(L, RAT_MT);
-  l_check(L, fl_rat_den(a, &r), "Rational:den");
-  box->p = r;
-  return 1;
-}
+static int rat_num(lua_State *L) { return rat_part(L, 0); }
+static int rat_den(lua_State *L) { return rat_part(L, 1); }
 
 static int rat_tonumber(lua_State *L)
 {
@@ -378,13 +378,7 @@ static int p_var(lua_State *L)
 static int p_rational(lua_State *L)
 {
   luaL_checkany(L, 1);
-  if (!lua_isnoneornil(L, 2)) {
-    fl_rat *a = to_rat(L, 1, "poly.rational"), *b = to_rat(L, 2, "poly.rational"), *r;
-    l_box *box = NEWBOX(L, RAT_MT);
-    l_check(L, fl_rat_arith(FL_ARITH_DIV, a, b, &r), "poly.rational");
-    box->p = r;
-    return 1;
-  }
+  if (!lua_isnoneornil(L, 2)) return rat_arith(L, FL_ARITH_DIV, "poly.rational");
   fl_rat *a = to_rat(L, 1, "poly.rational"), *r;
   l_box *box = NEWBOX(L, RAT_MT);
   l_check(L, fl_rat_copy(a, &r), "poly.rational");
@@ -513,23 +507,17 @@ static int poly_degree(lua_State *L)
   return 1;
 }
 
-static int poly_num(lua_State *L)
+static int poly_part(lua_State *L, int den)
 {
   fl_poly *a = l_checkobj(L, 1, POLY_MT), *r;
   l_box *box = NEWBOX(L, POLY_MT);
-  l_check(L, fl_poly_num(a, &r), "Poly:num");
+  l_check(L, den ? fl_poly_den(a, &r) : fl_poly_num(a, &r), den ? "Poly:den" : "Poly:num");
   box->p = r;
   return 1;
 }
 
-static int poly_den(lua_State *L)
-{
-  fl_poly *a = l_checkobj(L, 1, POLY_MT), *r;
-  l_box *box = NEWBOX(L, POLY_MT);
-  l_check(L, fl_poly_den(a, &r), "Poly:den");
-  box->p = r;
-  return 1;
-}
+static int poly_num(lua_State *L) { return poly_part(L, 0); }
+static int poly_den(lua_State *L) { return poly_part(L, 1); }
 
 static int poly_is_polynomial(lua_State *L)
 {

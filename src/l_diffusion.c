@@ -166,10 +166,7 @@ static int m_tostring(lua_State *L)
 static int m_index(lua_State *L)
 {
   l_box *box = luaL_checkudata(L, 1, FL_SCHEDULE_MT);
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "__methods");
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  if (l_getmethod(L) != LUA_TNIL) return 1;
   const char *k = lua_tostring(L, 2);
   if (!k) return 1;
   static const char *const props[] = {"name", "t_min", "t_max", "b0", "b1", "smin", "smax", NULL};

@@ -324,10 +324,7 @@ static int f_index(lua_State *L)
     if (strcmp(k, "time_dependent") == 0) { lua_pushboolean(L, f->time_dependent); return 1; }
     if (strcmp(k, "kind") == 0) { lua_pushstring(L, f->ops->kind ? f->ops->kind : "field"); return 1; }
   }
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "__methods");
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, -2) == LUA_TNIL && k) l_getattr(L, 1, k);
+  if (l_getmethod(L) == LUA_TNIL && k) l_getattr(L, 1, k);
   return 1;
 }
 

@@ -266,10 +266,7 @@ static void push_copy(lua_State *L, int nd, const size_t *shape, const double *d
 static int m_index(lua_State *L)
 {
   l_box *box = luaL_checkudata(L, 1, FL_GMM_MT);
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "__methods");
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  if (l_getmethod(L) != LUA_TNIL) return 1;
   const char *k = lua_tostring(L, 2);
   if (!k) return 1; /* nil */
   int isprop = !strcmp(k, "dim") || !strcmp(k, "k") || !strcmp(k, "weights") || !strcmp(k, "means") || !strcmp(k, "covs");
@@ -315,12 +312,5 @@ static const luaL_Reg gmm_fns[] = {
 void l_open_gmm(lua_State *L)
 {
   l_newclass(L, FL_GMM_MT, gmm_meta, gmm_methods, gmm_props);
-  if (lua_getfield(L, -1, "field") != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "field");
-  }
-  luaL_setfuncs(L, gmm_fns, 0);
-  lua_pop(L, 1);
+  l_addfuncs(L, "field", gmm_fns);
 }

@@ -9,29 +9,18 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define MODULE lua_upvalueindex(1)
-
-static double now(void)
-{
-  struct timespec ts;
-  timespec_get(&ts, TIME_UTC);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------ callbacks */
 
 typedef struct cb_ctx {
+  l_progress prog; /* first: the ctx is also l_progress_cb's */
   lua_State *L;
   int observer;   /* stack index of the user's observer, 0: none */
   int single;     /* one point: parts are passed as 1-D arrays */
   size_t n, d;
   int nparts;
-  /* progress */
-  int quiet;
-  double start, last;
-  int shown;
   /* the call in flight */
   double t;
   const double *const *parts;
@@ -82,52 +71,7 @@ static int observer_cb(void *ctx, double t, int nparts, const double *const *par
   return 0;
 }
 
-/* integrate._progress(fraction, seconds[, done]) from stdlib, at most 5 times a second after the first second. */
-static int call_progress(cb_ctx *c, double frac, int done)
-{
-  lua_State *L = c->L;
-  if (lua_getfield(L, MODULE, "_progress") != LUA_TFUNCTION) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  lua_pushnumber(L, frac);
-  lua_pushnumber(L, now() - c->start);
-  lua_pushboolean(L, done);
-  if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
-    l_set_callback_error(L);
-    return -1;
-  }
-  return 0;
-}
-
-static int progress_cb(void *ctx, double frac)
-{
-  cb_ctx *c = ctx;
-  if (c->quiet) return 0;
-  double t = now();
-  if (t - c->start < 1.0 || t - c->last < 0.2) return 0;
-  c->last = t;
-  c->shown = 1;
-  return call_progress(c, frac, 0);
-}
-
-static void progress_end(cb_ctx *c)
-{
-  if (c->shown) call_progress(c, 1, 1);
-}
-
 /* ------------------------------------------------------------ options */
-
-/* The field option `name` of the option table at 1 (required unless opt). */
-static fl_field *opt_field(lua_State *L, const char *name, int opt)
-{
-  lua_getfield(L, 1, name);
-  fl_field *f = l_testfield(L, -1);
-  if (!f && !(opt && lua_isnil(L, -1)))
-    luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be a Field, not a %s", name, luaL_typename(L, -1)));
-  lua_pop(L, 1); /* the option table keeps the field alive */
-  return f;
-}
 
 /* A copy of the points in option `name` (n-by-d, or one point), pushed as an Array. */
 static fl_array *opt_points(lua_State *L, const char *name, int d, size_t *n, int *single, const char *fname)
@@ -171,8 +115,9 @@ static size_t opt_steps(lua_State *L, int required)
 }
 
 /* record = k (every k steps) or a list of times (Array or table); observer = function.
- * Fills obs; the times Array (if any) stays on the stack. */
-static void opt_observe(lua_State *L, fl_observe *obs, cb_ctx *c)
+ * Fills obs and c (for n points of dimension d, nparts parts each); the times
+ * Array (if any) stays on the stack. */
+static void opt_observe(lua_State *L, fl_observe *obs, cb_ctx *c, size_t n, size_t d, int single, int nparts)
 {
   memset(obs, 0, sizeof *obs);
   int t = lua_getfield(L, 1, "record");
@@ -204,17 +149,18 @@ static void opt_observe(lua_State *L, fl_observe *obs, cb_ctx *c)
   } else {
     lua_pop(L, 1);
   }
-  obs->progress = progress_cb;
+  obs->progress = l_progress_cb;
   obs->ctx = c;
   c->L = L;
-  c->quiet = l_quiet(L);
-  c->start = c->last = now();
+  l_progress_init(L, &c->prog, MODULE, NULL);
+  c->n = n;
+  c->d = d;
+  c->single = single;
+  c->nparts = nparts;
 }
 
 /* ------------------------------------------------------------ results */
 
-static void set_number(lua_State *L, const char *k, double v) { lua_pushnumber(L, v); lua_setfield(L, -2, k); }
-static void set_integer(lua_State *L, const char *k, size_t v) { lua_pushinteger(L, (lua_Integer)v); lua_setfield(L, -2, k); }
 
 /* A new result table (kind, method) with the metatable integrate._Result. */
 static void new_result(lua_State *L, const char *kind, const char *method)
@@ -230,39 +176,47 @@ static void new_result(lua_State *L, const char *kind, const char *method)
   lua_setfield(L, -2, "method");
 }
 
-/* Record part `part` (offset off, n*d numbers per record) as an Array (nrec, n, d) or (nrec, d). */
-static void push_records(lua_State *L, const fl_run *r, size_t off, size_t n, size_t d, int single)
+void l_push_run_records(lua_State *L, const fl_run *r, size_t off, size_t n, size_t d, int single,
+                        const char *fname)
 {
   size_t shape[3] = {r->nrec, n, d}, sh1[2] = {r->nrec, d};
   fl_array *a;
-  l_check(L, single ? fl_array_new(2, sh1, &a) : fl_array_new(3, shape, &a), "integrate");
+  l_check(L, single ? fl_array_new(2, sh1, &a) : fl_array_new(3, shape, &a), fname);
   for (size_t k = 0; k < r->nrec; k++) memcpy(a->data + k * n * d, r->rec + k * r->reclen + off, n * d * sizeof(double));
   l_pusharray(L, a);
 }
 
-static void push_times(lua_State *L, const fl_run *r)
+void l_push_run_times(lua_State *L, const fl_run *r, const char *fname)
 {
   fl_array *a;
   size_t nr = r->nrec;
-  l_check(L, fl_array_from_data(1, &nr, r->rec_t, &a), "integrate");
+  l_check(L, fl_array_from_data(1, &nr, r->rec_t, &a), fname);
   l_pusharray(L, a);
 }
 
 /* Counters, time and recorded trajectory (first part) into the table on top. */
 static void fill_common(lua_State *L, const fl_run *r, const fl_observe *obs, size_t n, size_t d, int single)
 {
-  set_number(L, "t", r->t);
-  set_integer(L, "steps", r->steps);
-  set_integer(L, "rejected", r->rejected);
-  set_integer(L, "evals", r->evals);
-  set_integer(L, "n", n);
-  set_integer(L, "dim", d);
+  l_setnumber(L, "t", r->t);
+  l_setinteger(L, "steps", r->steps);
+  l_setinteger(L, "rejected", r->rejected);
+  l_setinteger(L, "evals", r->evals);
+  l_setinteger(L, "n", n);
+  l_setinteger(L, "dim", d);
   if (obs->store) {
-    push_records(L, r, 0, n, d, single);
+    l_push_run_records(L, r, 0, n, d, single, "integrate");
     lua_setfield(L, -2, "trajectory");
-    push_times(L, r);
+    l_push_run_times(L, r, "integrate");
     lua_setfield(L, -2, "times");
   }
+}
+
+void l_run_interrupted(lua_State *L, const fl_run *r, const char *fname)
+{
+  fl_interrupt_clear();
+  if (lua_gethook(L)) lua_sethook(L, NULL, 0, 0); /* the interrupt is consumed: we return what was done */
+  fprintf(stderr, "fieldlab: warning: %s interrupted at t = %g after %zu steps; returning the state so far\n", fname,
+          r->t, r->steps);
 }
 
 /* The final states x (an n-by-d Array at stack index xi): as is, or 1-D for one point. */
@@ -287,15 +241,10 @@ typedef void (*fill_fn)(lua_State *L, fl_run *r, void *ud, int complete);
 static int finish(lua_State *L, fl_status st, fl_run *r, const char *fname, const char *kind, const char *method,
                   const fl_observe *obs, fill_fn fill, void *ud, cb_ctx *c)
 {
-  progress_end(c);
+  l_progress_end(&c->prog);
   if (st == FL_OK || st == FL_EINTR) {
     int intr = st == FL_EINTR;
-    if (intr) {
-      fl_interrupt_clear();
-      if (lua_gethook(L)) lua_sethook(L, NULL, 0, 0); /* the interrupt is consumed: we return what was done */
-      fprintf(stderr, "fieldlab: warning: %s interrupted at t = %g after %zu steps; returning the state so far\n",
-              fname, r->t, r->steps);
-    }
+    if (intr) l_run_interrupted(L, r, fname);
     new_result(L, kind, method);
     fill(L, r, ud, 1);
     lua_pushboolean(L, intr);
@@ -335,17 +284,32 @@ static void ode_fill(lua_State *L, fl_run *r, void *p, int complete)
   if (complete) set_points(L, u->xi, "x", u->single);
 }
 
+/* Option x0 (the initial points of a field on R^d), pushed as an Array, into u. */
+static fl_array *ode_points(lua_State *L, ode_ud *u, int d, const char *fname)
+{
+  fl_array *x = opt_points(L, "x0", d, &u->n, &u->single, fname);
+  u->xi = lua_gettop(L);
+  u->d = (size_t)d;
+  return x;
+}
+
+/* ode and sde: the points (x0, into u) and then record/observer (into obs,
+ * c, with u->obs = obs) for a run of one part per point. Returns x0's copy. */
+static fl_array *ode_setup(lua_State *L, ode_ud *u, fl_observe *obs, cb_ctx *c, int d, const char *fname)
+{
+  fl_array *x = ode_points(L, u, d, fname);
+  opt_observe(L, obs, c, u->n, u->d, u->single, 1);
+  u->obs = obs;
+  return x;
+}
+
 static const char *const ode_opts[] = {"field", "x0", "t0", "t1", "method", "steps", "rtol", "atol", "h0",
                                        "hmin", "hmax", "max_steps", "record", "observer", NULL};
 
 static int i_ode(lua_State *L)
 {
   const char *fname = "integrate.ode";
-  luaL_checktype(L, 1, LUA_TTABLE);
-  l_checkopts(L, 1, ode_opts);
-  fl_field *v = opt_field(L, "field", 0);
-  if (v->dim != v->codim)
-    return l_error(L, fname, "the field must map R^d to R^d (a velocity), not R^%d to R^%d", v->dim, v->codim);
+  fl_field *v = l_opts_square_field(L, fname, ode_opts, "field", " (a velocity)");
   fl_ode_opts o = {0};
   o.steps = opt_steps(L, 0);
   const char *mname = l_optstring_field(L, 1, "method", o.steps ? "rk4" : "dopri5");
@@ -371,19 +335,12 @@ static int i_ode(lua_State *L)
     lua_pop(L, 2);
     if (tol) return l_error(L, fname, "rtol and atol apply to adaptive steps: give either steps= or rtol=/atol=");
   }
-  size_t n;
   ode_ud u = {0};
-  fl_array *x = opt_points(L, "x0", v->dim, &n, &u.single, fname);
-  u.xi = lua_gettop(L);
-  u.n = n;
-  u.d = (size_t)v->dim;
   fl_observe obs;
   cb_ctx c = {0};
-  opt_observe(L, &obs, &c);
-  c.n = n; c.d = u.d; c.single = u.single; c.nparts = 1;
-  u.obs = &obs;
+  fl_array *x = ode_setup(L, &u, &obs, &c, v->dim, fname);
   fl_run r = {0};
-  fl_status st = fl_ode_run(v, n, x->data, &o, &obs, &r);
+  fl_status st = fl_ode_run(v, u.n, x->data, &o, &obs, &r);
   return finish(L, st, &r, fname, "ode", mname, &obs, ode_fill, &u, &c);
 }
 
@@ -395,11 +352,7 @@ static const char *const sde_opts[] = {"drift", "diffusion", "x0", "t0", "t1", "
 static int i_sde(lua_State *L)
 {
   const char *fname = "integrate.sde";
-  luaL_checktype(L, 1, LUA_TTABLE);
-  l_checkopts(L, 1, sde_opts);
-  fl_field *a = opt_field(L, "drift", 0);
-  if (a->dim != a->codim)
-    return l_error(L, fname, "the drift must map R^d to R^d, not R^%d to R^%d", a->dim, a->codim);
+  fl_field *a = l_opts_square_field(L, fname, sde_opts, "drift", "");
   fl_field *g = NULL;
   double sigma = 0;
   int t = lua_getfield(L, 1, "diffusion");
@@ -427,19 +380,12 @@ static int i_sde(lua_State *L)
   if (stream == -1) stream = has_seed ? 0 : l_next_stream(L);
   o.seed = (uint64_t)seed;
   o.stream = (uint64_t)stream;
-  size_t n;
   ode_ud u = {0};
-  fl_array *x = opt_points(L, "x0", a->dim, &n, &u.single, fname);
-  u.xi = lua_gettop(L);
-  u.n = n;
-  u.d = (size_t)a->dim;
   fl_observe obs;
   cb_ctx c = {0};
-  opt_observe(L, &obs, &c);
-  c.n = n; c.d = u.d; c.single = u.single; c.nparts = 1;
-  u.obs = &obs;
+  fl_array *x = ode_setup(L, &u, &obs, &c, a->dim, fname);
   fl_run r = {0};
-  fl_status st = fl_sde_run(a, g, sigma, n, x->data, &o, &obs, &r);
+  fl_status st = fl_sde_run(a, g, sigma, u.n, x->data, &o, &obs, &r);
   return finish(L, st, &r, fname, "sde", mname, &obs, ode_fill, &u, &c);
 }
 
@@ -460,7 +406,7 @@ static void symp_fill(lua_State *L, fl_run *r, void *p, int complete)
   const size_t n = u->n, d = u->d, nd = n * d;
   fill_common(L, r, u->obs, n, d, u->single);
   if (u->obs->store) {
-    push_records(L, r, nd, n, d, u->single);
+    l_push_run_records(L, r, nd, n, d, u->single, "integrate");
     lua_setfield(L, -2, "trajectory_p");
   }
   if (complete) {
@@ -512,13 +458,8 @@ static const char *const symp_opts[] = {"force", "q0", "p0", "t0", "t1", "steps"
 static int i_symplectic(lua_State *L)
 {
   const char *fname = "integrate.symplectic";
-  luaL_checktype(L, 1, LUA_TTABLE);
-  l_checkopts(L, 1, symp_opts);
-  fl_field *f = opt_field(L, "force", 0);
-  if (f->dim != f->codim)
-    return l_error(L, fname, "the force must map R^d to R^d (the acceleration -grad Phi), not R^%d to R^%d", f->dim,
-                   f->codim);
-  fl_field *pot = opt_field(L, "potential", 1);
+  fl_field *f = l_opts_square_field(L, fname, symp_opts, "force", " (the acceleration -grad Phi)");
+  fl_field *pot = l_optfield(L, 1, "potential", 1);
   if (pot && (pot->codim != 1 || pot->dim != f->dim))
     return l_error(L, fname, "the potential must be a scalar field on R^%d, not R^%d to R^%d", f->dim, pot->dim,
                    pot->codim);
@@ -545,8 +486,7 @@ static int i_symplectic(lua_State *L)
   if (pot) l_check(L, fl_symp_diagnostics(pot, n, q->data, p->data, t0, &u.E0, u.L0), fname);
   fl_observe obs;
   cb_ctx c = {0};
-  opt_observe(L, &obs, &c);
-  c.n = n; c.d = u.d; c.single = u.single; c.nparts = 2;
+  opt_observe(L, &obs, &c, n, u.d, u.single, 2);
   u.obs = &obs;
   fl_run r = {0};
   fl_status st = fl_symp_run(f, m, n, q->data, p->data, t0, t1, steps, &obs, &r);
@@ -584,22 +524,15 @@ static const char *const var_opts[] = {"field", "x0", "Y0", "t0", "t1", "steps",
 static int i_variational(lua_State *L)
 {
   const char *fname = "integrate.variational";
-  luaL_checktype(L, 1, LUA_TTABLE);
-  l_checkopts(L, 1, var_opts);
-  fl_field *v = opt_field(L, "field", 0);
-  if (v->dim != v->codim)
-    return l_error(L, fname, "the field must map R^d to R^d, not R^%d to R^%d", v->dim, v->codim);
+  fl_field *v = l_opts_square_field(L, fname, var_opts, "field", "");
   size_t steps = opt_steps(L, 1);
   const char *mname = l_optstring_field(L, 1, "method", "rk4");
   const fl_ode_step_type *T = fl_ode_step_type_find(mname);
   if (!T) luaL_argerror(L, 1, lua_pushfstring(L, "unknown method '%s' (valid: %s)", mname, fl_ode_step_type_names()));
   double t0 = l_optnumber_field(L, 1, "t0", 0), t1 = opt_required_number(L, "t1");
   var_ud u = {0};
-  size_t n, d = (size_t)v->dim;
-  fl_array *x = opt_points(L, "x0", v->dim, &n, &u.o.single, fname);
-  u.o.xi = lua_gettop(L);
-  u.o.n = n;
-  u.o.d = d;
+  fl_array *x = ode_points(L, &u.o, v->dim, fname);
+  const size_t n = u.o.n, d = u.o.d;
   size_t shape[3] = {n, d, d};
   fl_array *Y;
   l_check(L, fl_array_new(3, shape, &Y), fname);
@@ -625,8 +558,7 @@ static int i_variational(lua_State *L)
   }
   fl_observe obs;
   cb_ctx c = {0};
-  opt_observe(L, &obs, &c);
-  c.n = n; c.d = d; c.single = u.o.single; c.nparts = 1;
+  opt_observe(L, &obs, &c, n, d, u.o.single, 1);
   u.o.obs = &obs;
   fl_run r = {0};
   fl_status st = fl_var_run(v, T, n, x->data, Y->data, t0, t1, steps, &obs, &r, &u.exact);

@@ -30,14 +30,26 @@ static fl_array *check_samples(lua_State *L, int idx, size_t *n, int *d)
   return a;
 }
 
-/* x at 1 and y at 2, of the same dimension. */
-static void check_pair(lua_State *L, const char *fname, fl_array **x, size_t *n, fl_array **y, size_t *m, int *d)
+/* The arguments of a two-sample binding f(x, y[, opts]): x at 1 and y at 2,
+ * of the same dimension, and the option table at 3 (nil or keys in allowed). */
+static void check_pair(lua_State *L, const char *fname, const char *const *allowed, fl_array **x, size_t *n,
+                       fl_array **y, size_t *m, int *d)
 {
+  lua_settop(L, 3);
   int dx, dy;
   *x = check_samples(L, 1, n, &dx);
   *y = check_samples(L, 2, m, &dy);
   if (dx != dy) l_error(L, fname, "samples have dimension %d (x) and %d (y)", dx, dy);
   *d = dx;
+  l_checkopts(L, 3, allowed);
+}
+
+/* Return an estimate and its standard error. */
+static int push_estimate(lua_State *L, double v, double se)
+{
+  lua_pushnumber(L, v);
+  lua_pushnumber(L, se);
+  return 2;
 }
 
 /* Seed and stream from option `seed` of the table at idx: (seed, 0) when
@@ -125,12 +137,10 @@ static const char *const mmd_opts[] = {"bandwidth", "seed", NULL};
 
 static int m_mmd(lua_State *L)
 {
-  lua_settop(L, 3);
   fl_array *x, *y;
   size_t n, m;
   int d;
-  check_pair(L, "metric.mmd", &x, &n, &y, &m, &d);
-  l_checkopts(L, 3, mmd_opts);
+  check_pair(L, "metric.mmd", mmd_opts, &x, &n, &y, &m, &d);
   if (n < 2 || m < 2) l_error(L, "metric.mmd", "need at least 2 points in each sample, got %d and %d", (int)n, (int)m);
   double *h;
   int nh = opt_bandwidths(L, 3, "metric.mmd", x, n, y, m, d, &h);
@@ -152,31 +162,25 @@ static const char *const no_opts[] = {NULL};
 
 static int m_energy(lua_State *L)
 {
-  lua_settop(L, 3);
   fl_array *x, *y;
   size_t n, m;
   int d;
-  check_pair(L, "metric.energy_distance", &x, &n, &y, &m, &d);
-  l_checkopts(L, 3, no_opts);
+  check_pair(L, "metric.energy_distance", no_opts, &x, &n, &y, &m, &d);
   double v, se;
   l_check(L, fl_metric_kernel_stat(FL_KERNEL_ENERGY, n, x->data, m, y->data, d, 0, NULL, &v, &se),
           "metric.energy_distance");
-  lua_pushnumber(L, v);
-  lua_pushnumber(L, se);
-  return 2;
+  return push_estimate(L, v, se);
 }
 
 static const char *const two_sample_opts[] = {"test", "permutations", "bandwidth", "seed", NULL};
 
 static int m_two_sample(lua_State *L)
 {
-  lua_settop(L, 3);
   const char *fname = "metric.two_sample";
   fl_array *x, *y;
   size_t n, m;
   int d;
-  check_pair(L, fname, &x, &n, &y, &m, &d);
-  l_checkopts(L, 3, two_sample_opts);
+  check_pair(L, fname, two_sample_opts, &x, &n, &y, &m, &d);
   const char *test = l_optstring_field(L, 3, "test", "mmd");
   fl_metric_kernel kind;
   if (strcmp(test, "mmd") == 0) kind = FL_KERNEL_RBF;
@@ -204,20 +208,16 @@ static const char *const sliced_opts[] = {"projections", "seed", NULL};
 
 static int m_sliced_w2(lua_State *L)
 {
-  lua_settop(L, 3);
   fl_array *x, *y;
   size_t n, m;
   int d;
-  check_pair(L, "metric.sliced_w2", &x, &n, &y, &m, &d);
-  l_checkopts(L, 3, sliced_opts);
+  check_pair(L, "metric.sliced_w2", sliced_opts, &x, &n, &y, &m, &d);
   size_t P = opt_count(L, 3, "projections", 128, 1);
   uint64_t seed, stream;
   opt_seed(L, 3, &seed, &stream);
   double v, se;
   l_check(L, fl_metric_sliced_w2(n, x->data, m, y->data, d, P, seed, stream, &v, &se, NULL), "metric.sliced_w2");
-  lua_pushnumber(L, v);
-  lua_pushnumber(L, se);
-  return 2;
+  return push_estimate(L, v, se);
 }
 
 /* A mean at idx: d numbers (or one number for d = 1). */
@@ -262,21 +262,17 @@ static const char *const fit_opts[] = {"bootstrap", "seed", NULL};
 
 static int m_w2_gaussian_fit(lua_State *L)
 {
-  lua_settop(L, 3);
   fl_array *x, *y;
   size_t n, m;
   int d;
-  check_pair(L, "metric.w2_gaussian_fit", &x, &n, &y, &m, &d);
-  l_checkopts(L, 3, fit_opts);
+  check_pair(L, "metric.w2_gaussian_fit", fit_opts, &x, &n, &y, &m, &d);
   size_t B = opt_count(L, 3, "bootstrap", 200, 0);
   uint64_t seed, stream;
   opt_seed(L, 3, &seed, &stream);
   double v, se;
   l_check(L, fl_metric_w2_gaussian_fit(n, x->data, m, y->data, d, B, seed, stream, &v, &se),
           "metric.w2_gaussian_fit");
-  lua_pushnumber(L, v);
-  lua_pushnumber(L, se);
-  return 2;
+  return push_estimate(L, v, se);
 }
 
 /* ------------------------------------------------------------ histograms, likelihood */
@@ -293,13 +289,11 @@ static double range_number(lua_State *L, int idx)
 
 static int m_kl_hist(lua_State *L)
 {
-  lua_settop(L, 3);
   const char *fname = "metric.kl_hist";
   fl_array *x, *y;
   size_t n, m;
   int d;
-  check_pair(L, fname, &x, &n, &y, &m, &d);
-  l_checkopts(L, 3, kl_opts);
+  check_pair(L, fname, kl_opts, &x, &n, &y, &m, &d);
   if (d > 2) l_error(L, fname, "histograms are 1-D or 2-D, the samples have dimension %d", d);
   size_t bins[2] = {d == 1 ? 50 : 20, 20};
   double lo[2], hi[2];
@@ -361,9 +355,7 @@ static int m_kl_hist(lua_State *L)
   opt_seed(L, 3, &seed, &stream);
   double v, se;
   l_check(L, fl_metric_kl_hist(n, x->data, m, y->data, d, bins, lo, hi, alpha, B, seed, stream, &v, &se), fname);
-  lua_pushnumber(L, v);
-  lua_pushnumber(L, se);
-  return 2;
+  return push_estimate(L, v, se);
 }
 
 static const char *const loglik_opts[] = {"t", NULL};

@@ -9,60 +9,17 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define CORE lua_upvalueindex(1)
 #define SCHED_MT "fieldlab.Schedule"
 
-static double now(void)
-{
-  struct timespec ts;
-  timespec_get(&ts, TIME_UTC);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ------------------------------------------------------------ progress, observer */
 
 typedef struct cb_ctx {
-  lua_State *L;
-  int quiet, shown;
-  double start, last;
+  l_progress prog; /* first: the ctx is also l_progress_cb's */
   /* FlowChef's Lua cost: stack index of the function */
   int cost;
 } cb_ctx;
-
-static int call_progress(cb_ctx *c, double frac, int done)
-{
-  lua_State *L = c->L;
-  if (lua_getfield(L, CORE, "integrate") != LUA_TTABLE) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  if (lua_getfield(L, -1, "_progress") != LUA_TFUNCTION) {
-    lua_pop(L, 2);
-    return 0;
-  }
-  lua_remove(L, -2);
-  lua_pushnumber(L, frac);
-  lua_pushnumber(L, now() - c->start);
-  lua_pushboolean(L, done);
-  if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
-    l_set_callback_error(L);
-    return -1;
-  }
-  return 0;
-}
-
-static int progress_cb(void *ctx, double frac)
-{
-  cb_ctx *c = ctx;
-  if (c->quiet) return 0;
-  double t = now();
-  if (t - c->start < 1.0 || t - c->last < 0.2) return 0;
-  c->last = t;
-  c->shown = 1;
-  return call_progress(c, frac, 0);
-}
 
 static void init_observe(lua_State *L, fl_observe *obs, cb_ctx *c, size_t every)
 {
@@ -70,24 +27,12 @@ static void init_observe(lua_State *L, fl_observe *obs, cb_ctx *c, size_t every)
   memset(c, 0, sizeof *c);
   obs->every = every;
   obs->store = every > 0;
-  obs->progress = progress_cb;
+  obs->progress = l_progress_cb;
   obs->ctx = c;
-  c->L = L;
-  c->quiet = l_quiet(L);
-  c->start = c->last = now();
+  l_progress_init(L, &c->prog, CORE, "integrate"); /* integrate._progress */
 }
 
 /* ------------------------------------------------------------ options */
-
-static fl_field *opt_field(lua_State *L, const char *name, int opt)
-{
-  lua_getfield(L, 1, name);
-  fl_field *f = l_testfield(L, -1);
-  if (!f && !(opt && lua_isnil(L, -1)))
-    luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be a Field, not a %s", name, luaL_typename(L, -1)));
-  lua_pop(L, 1); /* the option table keeps it alive */
-  return f;
-}
 
 static void opt_schedule(lua_State *L, fl_schedule *s)
 {
@@ -175,8 +120,6 @@ static fl_array *initial_state(lua_State *L, const fl_schedule *s, double t_max,
   return x;
 }
 
-static void set_number(lua_State *L, const char *k, double v) { lua_pushnumber(L, v); lua_setfield(L, -2, k); }
-static void set_integer(lua_State *L, const char *k, size_t v) { lua_pushinteger(L, (lua_Integer)v); lua_setfield(L, -2, k); }
 
 /* info table: counters, grid, trajectory. */
 static void push_info(lua_State *L, const char *solver, const fl_run *r, size_t n, size_t d, const double *grid,
@@ -185,9 +128,9 @@ static void push_info(lua_State *L, const char *solver, const fl_run *r, size_t 
   lua_newtable(L);
   lua_pushstring(L, solver);
   lua_setfield(L, -2, "solver");
-  set_integer(L, "steps", r->steps);
-  set_integer(L, "nfe", r->evals);
-  set_number(L, "t", r->t);
+  l_setinteger(L, "steps", r->steps);
+  l_setinteger(L, "nfe", r->evals);
+  l_setnumber(L, "t", r->t);
   lua_pushboolean(L, interrupted);
   lua_setfield(L, -2, "interrupted");
   if (grid) {
@@ -198,15 +141,9 @@ static void push_info(lua_State *L, const char *solver, const fl_run *r, size_t 
     lua_setfield(L, -2, "grid");
   }
   if (r->nrec) {
-    size_t shape[3] = {r->nrec, n, d};
-    fl_array *a;
-    l_check(L, fl_array_new(3, shape, &a), "sample");
-    for (size_t k = 0; k < r->nrec; k++) memcpy(a->data + k * n * d, r->rec + k * r->reclen, n * d * sizeof(double));
-    l_pusharray(L, a);
+    l_push_run_records(L, r, 0, n, d, 0, "sample");
     lua_setfield(L, -2, "trajectory");
-    size_t nr = r->nrec;
-    l_check(L, fl_array_from_data(1, &nr, r->rec_t, &a), "sample");
-    l_pusharray(L, a);
+    l_push_run_times(L, r, "sample");
     lua_setfield(L, -2, "times");
   }
 }
@@ -216,15 +153,10 @@ static void push_info(lua_State *L, const char *solver, const fl_run *r, size_t 
 static int finish(lua_State *L, fl_status st, fl_run *r, int xi, const char *fname, const char *solver, size_t n,
                   size_t d, const double *grid, size_t steps, cb_ctx *c)
 {
-  if (c->shown) call_progress(c, 1, 1);
+  l_progress_end(&c->prog);
   if (st == FL_OK || st == FL_EINTR) {
     int intr = st == FL_EINTR;
-    if (intr) {
-      fl_interrupt_clear();
-      if (lua_gethook(L)) lua_sethook(L, NULL, 0, 0);
-      fprintf(stderr, "fieldlab: warning: %s interrupted at t = %g after %zu steps; returning the state so far\n",
-              fname, r->t, r->steps);
-    }
+    if (intr) l_run_interrupted(L, r, fname);
     lua_pushvalue(L, xi);
     push_info(L, solver, r, n, d, grid, steps, intr);
     fl_run_free(r);
@@ -262,11 +194,7 @@ static const char *const sde_opts[] = {"field", "kind", "schedule", "n", "solver
 static int run_sampler(lua_State *L, int sde)
 {
   const char *fname = sde ? "sample.sde" : "sample.ode";
-  luaL_checktype(L, 1, LUA_TTABLE);
-  l_checkopts(L, 1, sde ? sde_opts : ode_opts);
-  fl_field *f = opt_field(L, "field", 0);
-  if (f->dim != f->codim)
-    return l_error(L, fname, "the field must map R^d to R^d (a prediction), not R^%d to R^%d", f->dim, f->codim);
+  fl_field *f = l_opts_square_field(L, fname, sde ? sde_opts : ode_opts, "field", " (a prediction)");
   fl_schedule s;
   opt_schedule(L, &s);
   fl_param kind = opt_kind(L);
@@ -375,11 +303,7 @@ static const char *const ll_opts[] = {"field", "kind", "schedule", "x", "method"
 static int s_loglik(lua_State *L)
 {
   const char *fname = "sample.loglik";
-  luaL_checktype(L, 1, LUA_TTABLE);
-  l_checkopts(L, 1, ll_opts);
-  fl_field *f = opt_field(L, "field", 0);
-  if (f->dim != f->codim)
-    return l_error(L, fname, "the field must map R^d to R^d (a prediction), not R^%d to R^%d", f->dim, f->codim);
+  fl_field *f = l_opts_square_field(L, fname, ll_opts, "field", " (a prediction)");
   fl_loglik_opts o = {0};
   opt_schedule(L, &o.sched);
   o.kind = opt_kind(L);
@@ -407,7 +331,7 @@ static int s_loglik(lua_State *L)
              o.t_max, o.t_min);
     return l_error(L, fname, "%s", b);
   }
-  o.prior = opt_field(L, "prior", 1);
+  o.prior = l_optfield(L, 1, "prior", 1);
   if (lua_getfield(L, 1, "x") == LUA_TNIL) luaL_argerror(L, 1, "option 'x' (the points) is required");
   int xi = lua_gettop(L), single;
   size_t n;
@@ -497,7 +421,7 @@ static int s_flowchef(lua_State *L)
   const char *fname = "sample.flowchef";
   luaL_checktype(L, 1, LUA_TTABLE);
   l_checkopts(L, 1, fc_opts);
-  fl_field *v = opt_field(L, "field", 0);
+  fl_field *v = l_optfield(L, 1, "field", 0);
   if (v->dim != v->codim)
     return l_error(L, fname, "the field must be a velocity R^d -> R^d, not R^%d -> R^%d", v->dim, v->codim);
   const size_t d = (size_t)v->dim;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 #define REG_SETTINGS "fieldlab.settings"
 #define REG_CLASSES "fieldlab.classes"
@@ -418,6 +419,26 @@ void l_newmodule(lua_State *L, const char *name, const luaL_Reg *fns)
   lua_setfield(L, -2, name);
 }
 
+int l_getmethod(lua_State *L)
+{
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "__methods");
+  lua_pushvalue(L, 2);
+  return lua_rawget(L, -2);
+}
+
+void l_addfuncs(lua_State *L, const char *name, const luaL_Reg *fns)
+{
+  if (lua_getfield(L, -1, name) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, name);
+  }
+  luaL_setfuncs(L, fns, 0);
+  lua_pop(L, 1);
+}
+
 void l_newclass(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods,
                 const char *const *props)
 {
@@ -448,4 +469,98 @@ void l_newclass(lua_State *L, const char *tname, const luaL_Reg *meta, const lua
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, tname);
   lua_pop(L, 2);
+}
+
+/* ------------------------------------------------------------ options, results, progress */
+
+fl_field *l_optfield(lua_State *L, int idx, const char *name, int opt)
+{
+  lua_getfield(L, idx, name);
+  fl_field *f = l_testfield(L, -1);
+  if (!f && !(opt && lua_isnil(L, -1)))
+    luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a Field, not a %s", name, luaL_typename(L, -1)));
+  lua_pop(L, 1); /* the option table keeps the field alive */
+  return f;
+}
+
+fl_field *l_opts_square_field(lua_State *L, const char *fname, const char *const *allowed, const char *name,
+                              const char *hint)
+{
+  luaL_checktype(L, 1, LUA_TTABLE);
+  l_checkopts(L, 1, allowed);
+  fl_field *f = l_optfield(L, 1, name, 0);
+  if (f->dim != f->codim)
+    l_error(L, fname, "the %s must map R^d to R^d%s, not R^%d to R^%d", name, hint, f->dim, f->codim);
+  return f;
+}
+
+void l_setnumber(lua_State *L, const char *k, double v)
+{
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, k);
+}
+
+void l_setinteger(lua_State *L, const char *k, size_t v)
+{
+  lua_pushinteger(L, (lua_Integer)v);
+  lua_setfield(L, -2, k);
+}
+
+double l_now(void)
+{
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void l_progress_init(lua_State *L, l_progress *p, int table, const char *sub)
+{
+  p->L = L;
+  p->quiet = l_quiet(L);
+  p->shown = 0;
+  p->start = p->last = l_now();
+  p->table = table;
+  p->sub = sub;
+}
+
+static int progress_call(l_progress *p, double frac, int done)
+{
+  lua_State *L = p->L;
+  int pops = 1;
+  if (p->sub) {
+    if (lua_getfield(L, p->table, p->sub) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      return 0;
+    }
+    pops = 2;
+  }
+  if (lua_getfield(L, p->sub ? -1 : p->table, "_progress") != LUA_TFUNCTION) {
+    lua_pop(L, pops);
+    return 0;
+  }
+  if (p->sub) lua_remove(L, -2);
+  lua_pushnumber(L, frac);
+  lua_pushnumber(L, l_now() - p->start);
+  lua_pushboolean(L, done);
+  if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+    l_set_callback_error(L);
+    return -1;
+  }
+  return 0;
+}
+
+int l_progress_cb(void *ctx, double frac)
+{
+  l_progress *p = ctx;
+  if (p->quiet) return 0;
+  double t = l_now();
+  if (t - p->start < 1.0 || t - p->last < 0.2) return 0;
+  p->last = t;
+  p->shown = 1;
+  return progress_call(p, frac, 0);
+}
+
+void l_progress_end(l_progress *p)
+{
+  if (p->shown) progress_call(p, 1, 1);
 }

@@ -75,6 +75,59 @@ lua_Number l_optnumber_field(lua_State *L, int idx, const char *name, lua_Number
 int l_optboolean_field(lua_State *L, int idx, const char *name, int def);
 const char *l_optstring_field(lua_State *L, int idx, const char *name, const char *def);
 
+/* A Field option `name` of the option table at idx: raises "option 'name' must
+ * be a Field, not a <type>" unless it is one (or, when opt, nil: returns NULL).
+ * The option table keeps the field alive. */
+fl_field *l_optfield(lua_State *L, int idx, const char *name, int opt);
+
+/* The head of a binding f{...}: the option table at 1 (keys in allowed) and
+ * its Field option `name` (required), which must map R^d to R^d: otherwise
+ * raises "fname: the <name> must map R^d to R^d<hint>, not R^a to R^b" (hint
+ * "" or, say, " (a velocity)"). */
+fl_field *l_opts_square_field(lua_State *L, const char *fname, const char *const *allowed, const char *name,
+                              const char *hint);
+
+/* t[k] = v for the table on the stack top. */
+void l_setnumber(lua_State *L, const char *k, double v);
+void l_setinteger(lua_State *L, const char *k, size_t v);
+
+/* Wall-clock seconds (for progress). */
+double l_now(void);
+
+/* Progress of a long lib run, shown by the Lua function integrate._progress
+ * (stdlib/fieldlab/integrate.lua) as _progress(fraction, seconds[, done]).
+ * The function is looked up at each call as table[sub]._progress (sub NULL:
+ * table._progress), table being a stack index (an upvalue pseudo-index of
+ * the running binding). Put an l_progress first in the ctx of an
+ * fl_observe and use l_progress_cb as its progress callback. */
+typedef struct l_progress {
+  lua_State *L;
+  int quiet, shown;
+  double start, last;
+  int table;
+  const char *sub;
+} l_progress;
+/* Start the clock; quiet from l_quiet. */
+void l_progress_init(lua_State *L, l_progress *p, int table, const char *sub);
+/* The fl_observe progress callback (ctx: an l_progress, or a struct that
+ * starts with one): calls _progress at most 5 times a second after the first
+ * second, unless quiet. Returns -1 when it raised (l_set_callback_error). */
+int l_progress_cb(void *ctx, double frac);
+/* After the run: the final _progress(1, seconds, true) when any was shown. */
+void l_progress_end(l_progress *p);
+
+/* Results of an fl_ode / fl_sample run (defined in l_integrate.c). */
+struct fl_run;
+/* Push part `part` of the records (offset off, n*d numbers per record) as an
+ * Array (nrec, n, d), or (nrec, d) when single; errors raise as fname. */
+void l_push_run_records(lua_State *L, const struct fl_run *r, size_t off, size_t n, size_t d, int single,
+                        const char *fname);
+/* Push the record times as a 1-D Array; errors raise as fname. */
+void l_push_run_times(lua_State *L, const struct fl_run *r, const char *fname);
+/* A run stopped by an interrupt (FL_EINTR) returns what it did: consume the
+ * interrupt (and the Lua hook that raises it) and warn on stderr. */
+void l_run_interrupted(lua_State *L, const struct fl_run *r, const char *fname);
+
 /* Tell the Lua GC about an external allocation of `bytes` (steps the GC for large ones). */
 void l_gc_account(lua_State *L, size_t bytes);
 
@@ -87,9 +140,18 @@ void l_set_quiet(lua_State *L, int quiet);
 /* A fresh stream number for an unseeded random draw: 1, 2, 3, ... per state. */
 lua_Integer l_next_stream(lua_State *L);
 
+/* For an __index metamethod (object at 1, key at 2): push the entry for the
+ * key in the __methods table of the object's metatable (nil when none), above
+ * that metatable and method table; returns the entry's type. */
+int l_getmethod(lua_State *L);
+
 /* Register the module table `name` (functions fns) into the table at top of stack
  * (the core table) as field name. */
 void l_newmodule(lua_State *L, const char *name, const luaL_Reg *fns);
+/* Add the functions fns to the module table `name` of the table at top of
+ * stack (the core table), creating that module table when missing. Leaves
+ * the stack as it was. */
+void l_addfuncs(lua_State *L, const char *name, const luaL_Reg *fns);
 /* Create metatable tname with metamethods meta and the method table methods.
  * The metatable gets __name = tname, __methods = the method table and
  * __properties = an array of property names (props, NULL-terminated, may be

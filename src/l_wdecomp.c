@@ -212,13 +212,6 @@ static const char *const wd_props[] = {"kind", "phi", "gradient", "gauge", "orth
 void l_open_wdecomp(lua_State *L)
 {
   l_newclass(L, FL_WDECOMP_MT, wd_meta, wd_methods, wd_props);
-  if (lua_getfield(L, -1, "decomp") != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "decomp");
-  }
-  lua_pushcfunction(L, weighted);
-  lua_setfield(L, -2, "weighted");
-  lua_pop(L, 1);
+  static const luaL_Reg fns[] = {{"weighted", weighted}, {NULL, NULL}};
+  l_addfuncs(L, "decomp", fns);
 }

@@ -30,11 +30,27 @@ mt.__index = function(self, k)
   return nil
 end
 
-local function check(self, fname)
-  if getmetatable(self) ~= mt then
-    error(string.format("bad argument #1 to '%s' (Helmholtz expected, got %s)", fname, type(self)), 3)
+-- Argument checks of result methods, shared with decomp_weighted.lua
+-- (undocumented). decomp._checker(rmt, tname) returns check(self, fname),
+-- which raises "bad argument #1 to 'fname' (tname expected, got ...)" at the
+-- method's caller unless self has the metatable rmt; decomp._check_dir(dir)
+-- raises at the caller of :save unless dir is a string. Both must be called
+-- directly from the method (the error levels count on it).
+function decomp._checker(rmt, tname)
+  return function(self, fname)
+    if getmetatable(self) ~= rmt then
+      error(string.format("bad argument #1 to '%s' (%s expected, got %s)", fname, tname, type(self)), 3)
+    end
   end
 end
+
+function decomp._check_dir(dir)
+  if type(dir) ~= "string" then
+    error(string.format("bad argument #1 to 'save' (directory name expected, got %s)", type(dir)), 3)
+  end
+end
+
+local check = decomp._checker(mt, "Helmholtz")
 
 function methods.energies(self)
   check(self, "energies")
@@ -57,9 +73,7 @@ end
 
 function methods.save(self, dir)
   check(self, "save")
-  if type(dir) ~= "string" then
-    error(string.format("bad argument #1 to 'save' (directory name expected, got %s)", type(dir)), 2)
-  end
+  decomp._check_dir(dir)
   decomp._mkdir(dir)
   local files = {}
   for _, name in ipairs(components(self)) do

@@ -6,12 +6,8 @@ local core = require "fieldlab.core"
 local mt = core.classes and core.classes["fieldlab.WeightedDecomp"]
 if not mt then return {} end
 local methods = mt.__methods
-
-local function check(self, name)
-  if getmetatable(self) ~= mt then
-    error(string.format("bad argument #1 to '%s' (WeightedDecomp expected, got %s)", name, type(self)), 3)
-  end
-end
+local decomp = require "fieldlab.decomp" -- its shared argument checks
+local check = decomp._checker(mt, "WeightedDecomp")
 
 -- The split of E_p|v|^2 as a new table (fractions added).
 function methods.energies(self)
@@ -72,9 +68,7 @@ end
 -- Returns the list of files written.
 function methods.save(self, dir)
   check(self, "save")
-  if type(dir) ~= "string" then
-    error(string.format("bad argument #1 to 'save' (directory name expected, got %s)", type(dir)), 2)
-  end
+  decomp._check_dir(dir)
   mkdir(dir)
   local files = {}
   local function put(name, a)
