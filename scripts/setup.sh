@@ -5,7 +5,7 @@
 FL_PACKAGES="gcc make autoconf automake libtool pkg-config \
 liblua5.4-dev lua5.4 libopenblas-dev libopenblas0-pthread liblapacke-dev \
 libfftw3-dev libcmocka-dev libreadline-dev groff-base man-db tmux python3-numpy \
-libflint-dev libmpfr-dev"
+libjansson-dev libplplot-dev plplot-driver-cairo libflint-dev libmpfr-dev"
 
 fl_install_deps() {
   missing=""

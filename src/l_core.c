@@ -116,6 +116,8 @@ int fl_lua_open_core(lua_State *L)
   l_open_check(L);
   l_open_ad(L);
   l_open_sample(L);
+  l_open_net(L);
+  l_open_plot(L);
 
   lua_getfield(L, LUA_REGISTRYINDEX, "fieldlab.classes");
   lua_setfield(L, -2, "classes");

@@ -176,6 +176,8 @@ void l_open_metric(lua_State *L);    /* module metric: sample distances */
 void l_open_check(lua_State *L);     /* module check: conservativity tests */
 void l_open_ad(lua_State *L);        /* module ad: tape autodiff */
 void l_open_sample(lua_State *L);    /* module sample: diffusion samplers, likelihoods */
+void l_open_net(lua_State *L);       /* module net: networks as fields */
+void l_open_plot(lua_State *L);      /* module plot: figures */
 
 /* The core: a table with every module, the embedded files and the runtime
  * settings. Used by the program (preloaded) and by fieldlab/core.so. */

@@ -7,7 +7,7 @@ local M = {}
 
 -- Module tables exported as globals by export(); each is documented in
 -- man/api/<name>.txt.
-M.modules = { "fieldlab", "array", "field", "diffusion", "data", "decomp", "integrate", "metric", "check", "ad", "sample" }
+M.modules = { "fieldlab", "array", "field", "diffusion", "data", "decomp", "integrate", "metric", "check", "ad", "sample", "net", "plot" }
 
 M.fieldlab = M
 M.array = core.array
@@ -28,6 +28,8 @@ M.metric = core.metric
 M.check = core.check
 M.ad = core.ad
 M.sample = core.sample
+M.net = core.net
+M.plot = core.plot
 
 -- Runtime settings (implemented in C).
 M.version = core.version
@@ -54,6 +56,8 @@ require "fieldlab.metric"
 require "fieldlab.check"
 require "fieldlab.ad"
 require "fieldlab.sample"
+require "fieldlab.net"
+require "fieldlab.plot"
 
 M.help = require("fieldlab.help").help
 

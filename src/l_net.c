@@ -1,0 +1,8 @@
+#include "config.h"
+#include "l_util.h"
+
+void l_open_net(lua_State *L)
+{
+  lua_newtable(L);
+  lua_setfield(L, -2, "net");
+}

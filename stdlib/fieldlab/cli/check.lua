@@ -1,0 +1,2 @@
+-- fieldlab check (stub)
+return {}

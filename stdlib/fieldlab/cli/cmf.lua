@@ -1,0 +1,2 @@
+-- fieldlab cmf (stub)
+return {}

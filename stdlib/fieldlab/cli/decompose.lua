@@ -1,0 +1,2 @@
+-- fieldlab decompose (stub)
+return {}

@@ -1,0 +1,2 @@
+-- fieldlab help (stub)
+return {}

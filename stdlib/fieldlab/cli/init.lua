@@ -1,0 +1,2 @@
+-- fieldlab init (stub)
+return {}

@@ -1,0 +1,2 @@
+-- fieldlab sample (stub)
+return {}

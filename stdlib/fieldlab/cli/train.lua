@@ -1,0 +1,2 @@
+-- fieldlab train (stub)
+return {}

@@ -1,0 +1,2 @@
+-- Lua side of module net
+return {}
