@@ -5,7 +5,9 @@
  *
  * Exit status: 0 success; 1 an error (a script, -e chunk, -l module or
  * FIELDLAB_INIT raised, or a script file cannot be opened); 2 a usage error
- * (unknown option, missing or invalid option value). */
+ * (unknown option, missing or invalid option value). A subcommand
+ * ("fieldlab check ...", stdlib/fieldlab/cli/<cmd>.lua) returns its own
+ * status: 0 ok, 1 failed run, 2 usage error. */
 #include "config.h"
 
 #include <complex.h>
@@ -49,7 +51,11 @@ extern char *openblas_get_config(void);
 static void print_usage(FILE *f) {
   fprintf(f,
           "usage: " PROGNAME " [options] [script [args]]\n"
-          "Run a fieldlab Lua script, or start the interactive prompt.\n"
+          "       " PROGNAME " [options] command [command options]\n"
+          "Run a fieldlab Lua script, or start the interactive prompt, or run a\n"
+          "command: check, decompose, train, sample, cmf, help ('" PROGNAME " help CMD'\n"
+          "shows its manual, '" PROGNAME " CMD --help' its synopsis). A script named\n"
+          "like a command runs as ./NAME or after --.\n"
           "\n"
           "Options (processed in order, like lua5.4):\n"
           "  -e stat        execute string 'stat'\n"
@@ -121,6 +127,7 @@ typedef struct cli {
   int seed_set;
   lua_Integer seed;
   int quiet;
+  int exitcode;        /* the status a subcommand returned */
   int nactions;
   cli_action *actions; /* argc entries */
 } cli;
@@ -425,6 +432,48 @@ static int export_fieldlab(lua_State *L) {
   return 0;
 }
 
+/* ----------------------------------------------------------- subcommands */
+
+/* "fieldlab CMD args": the first operand names a subcommand when it is the
+ * name of an embedded module fieldlab.cli.CMD (not fieldlab.cli itself) and
+ * was not preceded by "--". A script file of that name still runs as
+ * "fieldlab ./check" or "fieldlab -- check". */
+static int is_subcommand(const cli *c) {
+  static const char prefix[] = "fieldlab.cli.";
+  const char *name = c->argv[c->script];
+  if (c->script > 1 && strcmp(c->argv[c->script - 1], "--") == 0) return 0;
+  if (name[0] == '\0' || strchr(name, '/') != NULL || strchr(name, '.') != NULL) return 0;
+  for (int i = 0; fl_embedded[i].name != NULL; i++) {
+    const char *m = fl_embedded[i].name;
+    if (strncmp(m, prefix, sizeof prefix - 1) == 0 && strcmp(m + sizeof prefix - 1, name) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* require("fieldlab.cli").main(CMD, {args...}) returns the exit status. */
+static int run_subcommand(lua_State *L, const cli *c) {
+  int status, code;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "fieldlab.cli");
+  status = fl_docall(L, 1, 1);
+  if (status == LUA_OK) {
+    lua_getfield(L, -1, "main");
+    lua_remove(L, -2);
+    lua_pushstring(L, c->argv[c->script]);
+    lua_createtable(L, c->argc - c->script - 1, 0);
+    for (int i = c->script + 1; i < c->argc; i++) {
+      lua_pushstring(L, c->argv[i]);
+      lua_rawseti(L, -2, i - c->script);
+    }
+    status = fl_docall(L, 2, 1);
+  }
+  if (fl_report(L, status) != LUA_OK) return EXIT_FAILURE;
+  code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_FAILURE;
+  lua_pop(L, 1);
+  return code;
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int pmain(lua_State *L) {
@@ -448,9 +497,11 @@ static int pmain(lua_State *L) {
   createargtable(L, c->argv, c->argc, c->script);
   if (!noenv && handle_init(L) != LUA_OK) return 0;
   if (!runargs(L, c)) return 0;
-  /* A subcommand dispatcher ("fieldlab check ...", stdlib/fieldlab/cli/<cmd>.lua)
-   * goes here: a first non-option argument that does not end in ".lua" and is
-   * not an existing file will name a subcommand. For now it is a script. */
+  if (c->script < c->argc && is_subcommand(c)) {
+    c->exitcode = run_subcommand(L, c);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
   if (c->script < c->argc && handle_script(L, c->argv + c->script) != LUA_OK) return 0;
   if (c->flags & HAS_I) {
     fl_repl(L);
@@ -497,5 +548,5 @@ int main(int argc, char **argv) {
   fl_report(L, status);
   lua_close(L);
   free(c.actions);
-  return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+  return (result && status == LUA_OK) ? c.exitcode : EXIT_FAILURE;
 }
