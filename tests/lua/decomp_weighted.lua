@@ -201,3 +201,15 @@ do
   for _, f in ipairs(files) do os.remove(f) end
   os.remove(dir)
 end
+
+-- a field that is already weighted-divergence-free (Taylor-Green, constant p):
+-- phi = 0 at once, all energy in the gauge part, no failed CG
+do
+  local tg = field.sample(field.taylor_green{}, {n = {32, 32}, box = {{0, 2 * math.pi}, {0, 2 * math.pi}},
+    periodic = true})
+  local one = field.fn(function(x) return array.ones(#x) end, {dim = 2, codim = 1})
+  local r = decomp.weighted(tg, one)
+  T.eq(r.iterations, 0, "no iterations for a zero right-hand side")
+  T.near(r:energies().gauge_fraction, 1, 1e-12, "all of a divergence-free field is gauge")
+  T.eq(r.gradient.values:abs():max(), 0, "gradient part exactly zero")
+end
