@@ -1,2 +1,964 @@
+/* fl_nn: MLPs as fields (see fl_nn.h). */
 #include "config.h"
 #include "fl_nn.h"
+#include "fl_rng.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cblas.h>
+#include <jansson.h>
+
+#ifdef _OPENMP
+#define NN_PRAGMA(x) _Pragma(#x)
+#define NN_PFOR(cond) NN_PRAGMA(omp parallel for schedule(static) if(cond))
+#else
+#define NN_PFOR(cond)
+#endif
+#define NN_PAR_MIN 32768 /* elements above which activation loops run in parallel */
+#define NN_BLOCK_DOUBLES ((size_t)1 << 22) /* work rows per block: about 32 MB a buffer */
+
+/* ------------------------------------------------------------ names */
+
+static const char *const kind_names[] = {"mlp", "potential", "gradient_net", "divfree"};
+static const char *const act_names[] = {"silu", "tanh", "relu", "gelu", "softplus", "sigmoid"};
+static const char *const time_names[] = {"none", "concat", "fourier", "sinusoidal"};
+
+const char *fl_nn_kind_name(fl_nn_kind k) { return (unsigned)k < 4 ? kind_names[k] : "?"; }
+const char *fl_nn_act_name(fl_nn_act a) { return (unsigned)a < 6 ? act_names[a] : "?"; }
+const char *fl_nn_time_name(fl_nn_time t) { return (unsigned)t < 4 ? time_names[t] : "?"; }
+
+int fl_nn_act_parse(const char *s, fl_nn_act *a)
+{
+  for (int i = 0; i < 6; i++)
+    if (!strcmp(s, act_names[i])) { *a = (fl_nn_act)i; return 0; }
+  return -1;
+}
+
+int fl_nn_time_parse(const char *s, fl_nn_time *t)
+{
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(s, time_names[i])) { *t = (fl_nn_time)i; return 0; }
+  return -1;
+}
+
+static int kind_parse(const char *s, fl_nn_kind *k)
+{
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(s, kind_names[i])) { *k = (fl_nn_kind)i; return 0; }
+  return -1;
+}
+
+int fl_nn_time_features(fl_nn_time t)
+{
+  switch (t) {
+  case FL_TIME_CONCAT: return 1;
+  case FL_TIME_FOURIER: case FL_TIME_SINUSOIDAL: return 16;
+  default: return 0;
+  }
+}
+
+static void time_embed(fl_nn_time tm, double t, double *e)
+{
+  if (tm == FL_TIME_CONCAT) e[0] = t;
+  else if (tm == FL_TIME_FOURIER)
+    for (int k = 0; k < 8; k++) { e[2 * k] = sin(M_PI * (k + 1) * t); e[2 * k + 1] = cos(M_PI * (k + 1) * t); }
+  else if (tm == FL_TIME_SINUSOIDAL)
+    for (int k = 0; k < 8; k++) {
+      double w = pow(1000.0, k / 7.0);
+      e[2 * k] = sin(w * t);
+      e[2 * k + 1] = cos(w * t);
+    }
+}
+
+/* ------------------------------------------------------------ architecture */
+
+fl_status fl_nn_arch_check(fl_nn_arch *a)
+{
+  if ((unsigned)a->kind > FL_NN_DIVFREE) return fl_fail(FL_EINVAL, "unknown network kind %d", (int)a->kind);
+  if (a->kind == FL_NN_GRADIENT) a->kind = FL_NN_POTENTIAL; /* the base network of a gradient */
+  if (a->dim < 1 || a->dim > 4096) return fl_fail(FL_EINVAL, "dim must be in 1..4096, not %d", a->dim);
+  if (a->kind == FL_NN_POTENTIAL) a->out = 1;
+  if (a->kind == FL_NN_DIVFREE) {
+    if (a->dim < 2) return fl_fail(FL_EINVAL, "a divergence-free network needs dim >= 2, not %d", a->dim);
+    a->out = a->dim * (a->dim - 1) / 2;
+  }
+  if (a->out < 1 || a->out > 1 << 20) return fl_fail(FL_EINVAL, "out must be a positive width, not %d", a->out);
+  if (a->nhidden < 0 || a->nhidden > FL_NN_MAXLAYERS)
+    return fl_fail(FL_EINVAL, "%d hidden layers (at most %d)", a->nhidden, FL_NN_MAXLAYERS);
+  for (int i = 0; i < a->nhidden; i++)
+    if (a->hidden[i] < 1 || a->hidden[i] > 1 << 20)
+      return fl_fail(FL_EINVAL, "hidden layer %d has width %d (must be positive)", i + 1, a->hidden[i]);
+  if ((unsigned)a->act > FL_ACT_SIGMOID) return fl_fail(FL_EINVAL, "unknown activation %d", (int)a->act);
+  if ((unsigned)a->time > FL_TIME_SINUSOIDAL) return fl_fail(FL_EINVAL, "unknown time embedding %d", (int)a->time);
+  if (!a->param[0]) strcpy(a->param, "velocity");
+  if (strcmp(a->param, "velocity") && strcmp(a->param, "score") && strcmp(a->param, "eps") && strcmp(a->param, "x0"))
+    return fl_fail(FL_EINVAL, "unknown parametrisation '%s' (velocity, score, eps or x0)", a->param);
+  return FL_OK;
+}
+
+static void set_widths(fl_nn *nn)
+{
+  nn->in = nn->a.dim + fl_nn_time_features(nn->a.time);
+  nn->nlayers = nn->a.nhidden + 1;
+  nn->width[0] = nn->in;
+  for (int i = 0; i < nn->a.nhidden; i++) nn->width[i + 1] = nn->a.hidden[i];
+  nn->width[nn->nlayers] = nn->a.out;
+}
+
+fl_status fl_nn_new(const fl_nn_arch *arch, fl_nn_init init, uint64_t seed, fl_nn **out)
+{
+  fl_nn_arch a = *arch;
+  fl_status st = fl_nn_arch_check(&a);
+  if (st) return st;
+  fl_nn *nn = calloc(1, sizeof *nn);
+  if (!nn) return fl_fail(FL_ENOMEM, "network");
+  nn->refcount = 1;
+  nn->a = a;
+  set_widths(nn);
+  if ((st = fl_ad_params_new(&nn->P))) { free(nn); return st; }
+  for (int l = 0; l < nn->nlayers && !st; l++) {
+    size_t fi = (size_t)nn->width[l], fo = (size_t)nn->width[l + 1], k;
+    double *w = malloc(fi * fo * sizeof *w), *b = malloc(fo * sizeof *b);
+    if (!w || !b) { free(w); free(b); st = fl_fail(FL_ENOMEM, "network"); break; }
+    if (init == FL_INIT_DEFAULT) { /* PyTorch's nn.Linear: U(-1/sqrt(in), 1/sqrt(in)) */
+      double s = 1 / sqrt((double)fi);
+      fl_rng_fill_uniform(seed, 2 * (uint64_t)l, 0, fi * fo, w);
+      fl_rng_fill_uniform(seed, 2 * (uint64_t)l + 1, 0, fo, b);
+      for (size_t i = 0; i < fi * fo; i++) w[i] = s * (2 * w[i] - 1);
+      for (size_t i = 0; i < fo; i++) b[i] = s * (2 * b[i] - 1);
+    } else {
+      double s = init == FL_INIT_XAVIER ? sqrt(2.0 / (double)(fi + fo)) : sqrt(2.0 / (double)fi);
+      fl_rng_fill_normal(seed, 2 * (uint64_t)l, 0, fi * fo, w);
+      for (size_t i = 0; i < fi * fo; i++) w[i] *= s;
+      memset(b, 0, fo * sizeof *b);
+    }
+    st = fl_ad_params_add(nn->P, fi, fo, w, &k);
+    if (!st) st = fl_ad_params_add(nn->P, 1, fo, b, &k);
+    free(w);
+    free(b);
+  }
+  if (st) { fl_nn_release(nn); return st; }
+  *out = nn;
+  return FL_OK;
+}
+
+fl_nn *fl_nn_retain(fl_nn *nn)
+{
+  if (nn) nn->refcount++;
+  return nn;
+}
+
+void fl_nn_release(fl_nn *nn)
+{
+  if (!nn || --nn->refcount > 0) return;
+  if (nn->P) fl_ad_params_release(nn->P);
+  free(nn);
+}
+
+size_t fl_nn_nparams(const fl_nn *nn) { return nn->P->n; }
+
+fl_status fl_nn_set_params(fl_nn *nn, fl_ad_params *P)
+{
+  if (P->count != (size_t)(2 * nn->nlayers))
+    return fl_fail(FL_EDIM, "the parameter block has %zu tensors, the network %d", P->count, 2 * nn->nlayers);
+  for (int l = 0; l < nn->nlayers; l++) {
+    const fl_ad_tensor *w = &P->t[2 * l], *b = &P->t[2 * l + 1];
+    if (w->rows != (size_t)nn->width[l] || w->cols != (size_t)nn->width[l + 1] || b->rows != 1 ||
+        b->cols != (size_t)nn->width[l + 1])
+      return fl_fail(FL_EDIM, "layer %d: parameter shapes (%zu,%zu) and (%zu,%zu), the network needs (%d,%d) and (1,%d)",
+                     l + 1, w->rows, w->cols, b->rows, b->cols, nn->width[l], nn->width[l + 1], nn->width[l + 1]);
+  }
+  fl_ad_params_retain(P);
+  fl_ad_params_release(nn->P);
+  nn->P = P;
+  return FL_OK;
+}
+
+/* ------------------------------------------------------------ activations */
+
+/* f, f', f'' at z. */
+static inline void act3(fl_nn_act a, double z, double *f, double *f1, double *f2)
+{
+  switch (a) {
+  case FL_ACT_TANH: {
+    double y = tanh(z), s = 1 - y * y;
+    *f = y; *f1 = s; *f2 = -2 * y * s;
+    return;
+  }
+  case FL_ACT_SIGMOID: {
+    double s = 1 / (1 + exp(-z)), d = s * (1 - s);
+    *f = s; *f1 = d; *f2 = d * (1 - 2 * s);
+    return;
+  }
+  case FL_ACT_SOFTPLUS: {
+    double s = 1 / (1 + exp(-z));
+    *f = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
+    *f1 = s; *f2 = s * (1 - s);
+    return;
+  }
+  case FL_ACT_SILU: {
+    double s = 1 / (1 + exp(-z));
+    *f = z * s; *f1 = s * (1 + z * (1 - s)); *f2 = s * (1 - s) * (2 + z * (1 - 2 * s));
+    return;
+  }
+  case FL_ACT_RELU:
+    *f = z > 0 ? z : 0; *f1 = z > 0 ? 1 : 0; *f2 = 0;
+    return;
+  case FL_ACT_GELU: {
+    const double k = 0.7978845608028654, c = 0.044715;
+    double u = k * (z + c * z * z * z), T = tanh(u), s = 1 - T * T, u1 = k * (1 + 3 * c * z * z), u2 = 6 * k * c * z;
+    *f = 0.5 * z * (1 + T);
+    *f1 = 0.5 * (1 + T) + 0.5 * z * s * u1;
+    *f2 = s * u1 + 0.5 * z * (-2 * T * s * u1 * u1 + s * u2);
+    return;
+  }
+  }
+  *f = *f1 = *f2 = 0;
+}
+
+/* ------------------------------------------------------------ jets */
+
+static size_t max_width(const fl_nn *nn)
+{
+  size_t w = 0;
+  for (int l = 0; l <= nn->nlayers; l++)
+    if ((size_t)nn->width[l] > w) w = (size_t)nn->width[l];
+  return w;
+}
+
+/* One block of B points. Work matrices hold R row blocks of B rows: block 0
+ * values, blocks 1..nd tangents, then np second-order tangents (pairs a <= b). */
+static void jet_block(const fl_nn *nn, size_t B, const double *x, const double *emb, int nd, const double *dirs,
+                      int np, double *H, double *Z, double *val, double *D1, double *D2)
+{
+  int d = nn->a.dim, in = nn->in, ne = in - d;
+  size_t R = 1 + (size_t)nd + (size_t)np;
+  memset(H, 0, R * B * (size_t)in * sizeof *H);
+  for (size_t p = 0; p < B; p++) {
+    memcpy(H + p * in, x + p * d, (size_t)d * sizeof *H);
+    if (ne) memcpy(H + p * in + d, emb, (size_t)ne * sizeof *H);
+    for (int b = 0; b < nd; b++) {
+      double *row = H + ((1 + (size_t)b) * B + p) * in;
+      if (dirs) memcpy(row, dirs + p * d, (size_t)d * sizeof *H);
+      else row[b] = 1;
+    }
+  }
+  const fl_ad_params *P = nn->P;
+  for (int l = 0; l < nn->nlayers; l++) {
+    size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1];
+    const double *W = P->x + P->t[2 * l].off, *bias = P->x + P->t[2 * l + 1].off;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(R * B), (int)wo, (int)wi, 1.0, H, (int)wi, W,
+                (int)wo, 0.0, Z, (int)wo);
+    if (l == nn->nlayers - 1) {
+      for (size_t p = 0; p < B; p++)
+        for (size_t c = 0; c < wo; c++) Z[p * wo + c] += bias[c];
+      break;
+    }
+    fl_nn_act act = nn->a.act;
+    size_t BW = B * wo;
+    NN_PFOR(BW * R > NN_PAR_MIN)
+    for (long long pp = 0; pp < (long long)B; pp++) {
+      size_t base = (size_t)pp * wo;
+      for (size_t c = 0; c < wo; c++) {
+        size_t e = base + c;
+        double f, f1, f2;
+        act3(act, Z[e] + bias[c], &f, &f1, &f2);
+        H[e] = f;
+        for (int b = 0; b < nd; b++) H[(size_t)(1 + b) * BW + e] = f1 * Z[(size_t)(1 + b) * BW + e];
+        int q = 0;
+        for (int a = 0; a < nd && np; a++)
+          for (int b = a; b < nd; b++, q++) {
+            size_t o = (size_t)(1 + nd + q) * BW + e;
+            H[o] = f2 * Z[(size_t)(1 + a) * BW + e] * Z[(size_t)(1 + b) * BW + e] + f1 * Z[o];
+          }
+      }
+    }
+  }
+  size_t m = (size_t)nn->a.out, BW = B * m;
+  if (val) memcpy(val, Z, BW * sizeof *Z);
+  if (D1)
+    for (size_t p = 0; p < B; p++)
+      for (size_t o = 0; o < m; o++)
+        for (int b = 0; b < nd; b++) D1[(p * m + o) * nd + b] = Z[(size_t)(1 + b) * BW + p * m + o];
+  if (D2) {
+    int q = 0;
+    for (int a = 0; a < nd; a++)
+      for (int b = a; b < nd; b++, q++)
+        for (size_t p = 0; p < B; p++)
+          for (size_t o = 0; o < m; o++) {
+            double v = Z[(size_t)(1 + nd + q) * BW + p * m + o];
+            D2[((p * m + o) * nd + a) * nd + b] = v;
+            D2[((p * m + o) * nd + b) * nd + a] = v;
+          }
+  }
+}
+
+static fl_status jet_run(const fl_nn *nn, size_t n, const double *x, double t, int order, const double *dirs,
+                         double *val, double *D1, double *D2)
+{
+  int d = nn->a.dim;
+  int nd = dirs ? 1 : (order >= 1 ? d : 0), np = order >= 2 ? d * (d + 1) / 2 : 0;
+  size_t R = 1 + (size_t)nd + (size_t)np, w = max_width(nn), m = (size_t)nn->a.out;
+  size_t B = NN_BLOCK_DOUBLES / (R * w);
+  if (B < 1) B = 1;
+  if (B > n) B = n;
+  if (n == 0) return FL_OK;
+  size_t bytes = R * B * w * sizeof(double);
+  double *H = fl_alloc(bytes), *Z = fl_alloc(bytes);
+  if (!H || !Z) {
+    if (H) fl_free(H, bytes);
+    if (Z) fl_free(Z, bytes);
+    return fl_fail(FL_ENOMEM, "network work space (%zu bytes)", 2 * bytes);
+  }
+  double emb[16];
+  time_embed(nn->a.time, t, emb);
+  fl_status st = FL_OK;
+  for (size_t i0 = 0; i0 < n; i0 += B) {
+    if (fl_interrupted()) { st = FL_EINTR; break; }
+    size_t b = n - i0 < B ? n - i0 : B;
+    jet_block(nn, b, x + i0 * d, emb, nd, dirs ? dirs + i0 * d : NULL, np, H, Z, val ? val + i0 * m : NULL,
+              D1 ? D1 + i0 * m * nd : NULL, D2 ? D2 + i0 * m * d * d : NULL);
+  }
+  fl_free(H, bytes);
+  fl_free(Z, bytes);
+  return st;
+}
+
+fl_status fl_nn_jet(const fl_nn *nn, size_t n, const double *x, double t, int order, double *val, double *D1,
+                    double *D2)
+{
+  return jet_run(nn, n, x, t, order, NULL, val, order >= 1 ? D1 : NULL, order >= 2 ? D2 : NULL);
+}
+
+fl_status fl_nn_jvp(const fl_nn *nn, size_t n, const double *x, double t, const double *v, double *out)
+{
+  return jet_run(nn, n, x, t, 1, v, NULL, out, NULL);
+}
+
+fl_status fl_nn_vjp(const fl_nn *nn, size_t n, const double *x, double t, const double *u, double *out)
+{
+  if (n == 0) return FL_OK;
+  int d = nn->a.dim, L = nn->nlayers, in = nn->in;
+  size_t w = max_width(nn), S = (size_t)L + 3, B = NN_BLOCK_DOUBLES / (w * S);
+  if (B < 1) B = 1;
+  if (B > n) B = n;
+  size_t bytes = B * w * S * sizeof(double);
+  double *buf = fl_alloc(bytes);
+  if (!buf) return fl_fail(FL_ENOMEM, "network work space (%zu bytes)", bytes);
+  double emb[16];
+  time_embed(nn->a.time, t, emb);
+  const fl_ad_params *P = nn->P;
+  fl_nn_act act = nn->a.act;
+  size_t m = (size_t)nn->a.out;
+  fl_status st = FL_OK;
+  for (size_t i0 = 0; i0 < n; i0 += B) {
+    if (fl_interrupted()) { st = FL_EINTR; break; }
+    size_t b = n - i0 < B ? n - i0 : B;
+    /* slot 0: input; slots 1..L-1: pre-activations z_l; then T (activated), G, G2 */
+    double *Zs[FL_NN_MAXLAYERS + 2];
+    for (size_t k = 0; k < S; k++) Zs[k] = buf + k * B * w;
+    double *T = Zs[L], *G = Zs[L + 1], *G2 = Zs[L + 2];
+    for (size_t p = 0; p < b; p++) {
+      memcpy(Zs[0] + p * in, x + (i0 + p) * d, (size_t)d * sizeof(double));
+      if (in > d) memcpy(Zs[0] + p * in + d, emb, (size_t)(in - d) * sizeof(double));
+    }
+    for (int l = 0; l + 1 < L; l++) {
+      size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1];
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, (int)wo, (int)wi, 1.0, l ? T : Zs[0], (int)wi,
+                  P->x + P->t[2 * l].off, (int)wo, 0.0, Zs[l + 1], (int)wo);
+      const double *bias = P->x + P->t[2 * l + 1].off;
+      double *Zl = Zs[l + 1];
+      NN_PFOR(b * wo > NN_PAR_MIN)
+      for (long long p = 0; p < (long long)b; p++)
+        for (size_t c = 0; c < wo; c++) {
+          size_t e = (size_t)p * wo + c;
+          double f, f1, f2;
+          Zl[e] += bias[c];
+          act3(act, Zl[e], &f, &f1, &f2);
+          T[e] = f;
+        }
+    }
+    memcpy(G, u + i0 * m, b * m * sizeof(double));
+    for (int l = L - 1; l >= 0; l--) {
+      size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1];
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, (int)wi, (int)wo, 1.0, G, (int)wo,
+                  P->x + P->t[2 * l].off, (int)wo, 0.0, G2, (int)wi);
+      if (l > 0) {
+        long long ne = (long long)(b * wi);
+        const double *Zl = Zs[l];
+        NN_PFOR(ne > NN_PAR_MIN)
+        for (long long e = 0; e < ne; e++) {
+          double f, f1, f2;
+          act3(act, Zl[e], &f, &f1, &f2);
+          G2[e] *= f1;
+        }
+      }
+      double *tmp = G; G = G2; G2 = tmp;
+    }
+    for (size_t p = 0; p < b; p++) memcpy(out + (i0 + p) * d, G + p * in, (size_t)d * sizeof(double));
+  }
+  fl_free(buf, bytes);
+  return st;
+}
+
+/* ------------------------------------------------------------ fields */
+
+typedef struct nn_field { fl_nn *nn; fl_nn_kind kind; } nn_field;
+
+static void nf_destroy(void *data)
+{
+  nn_field *nf = data;
+  fl_nn_release(nf->nn);
+  free(nf);
+}
+
+static fl_status scratch(size_t count, double **p, size_t *bytes)
+{
+  if (fl_mul_overflow(count, sizeof(double), bytes)) return fl_fail(FL_ENOMEM, "network: size overflow");
+  *p = fl_alloc(*bytes);
+  return *p ? FL_OK : fl_fail(FL_ENOMEM, "network work space (%zu bytes)", *bytes);
+}
+
+static fl_status mlp_eval(fl_field *f, size_t n, const double *x, double t, double *out)
+{
+  return fl_nn_jet(((nn_field *)f->data)->nn, n, x, t, 0, out, NULL, NULL);
+}
+
+static fl_status mlp_jac(fl_field *f, size_t n, const double *x, double t, double *J)
+{
+  return fl_nn_jet(((nn_field *)f->data)->nn, n, x, t, 1, NULL, J, NULL);
+}
+
+static fl_status pot_hess(fl_field *f, size_t n, const double *x, double t, double *H)
+{
+  return fl_nn_jet(((nn_field *)f->data)->nn, n, x, t, 2, NULL, NULL, H);
+}
+
+static fl_status pot_lap(fl_field *f, size_t n, const double *x, double t, double *out)
+{
+  int d = f->dim;
+  double *H;
+  size_t bytes;
+  fl_status st = scratch(n * (size_t)d * d, &H, &bytes);
+  if (st) return st;
+  if (!(st = pot_hess(f, n, x, t, H)))
+    for (size_t i = 0; i < n; i++) {
+      double s = 0;
+      for (int a = 0; a < d; a++) s += H[(i * d + a) * d + a];
+      out[i] = s;
+    }
+  fl_free(H, bytes);
+  return st;
+}
+
+/* gradient of a potential: one reverse pass for the values, the Hessian for the Jacobian */
+static fl_status grad_eval(fl_field *f, size_t n, const double *x, double t, double *out)
+{
+  double *u;
+  size_t bytes;
+  fl_status st = scratch(n ? n : 1, &u, &bytes);
+  if (st) return st;
+  for (size_t i = 0; i < n; i++) u[i] = 1;
+  st = fl_nn_vjp(((nn_field *)f->data)->nn, n, x, t, u, out);
+  fl_free(u, bytes);
+  return st;
+}
+
+/* divfree: A_ij = s g_k for the pair (i < j) -> (k, s). */
+static void df_pair(int d, int i, int j, int *k, int *s)
+{
+  if (d == 3) {
+    static const int kk[3][3] = {{0, 2, 1}, {2, 0, 0}, {1, 0, 0}};
+    *k = kk[i][j];
+    *s = (i == 0 && j == 2) ? -1 : 1;
+    return;
+  }
+  *k = i * d - i * (i + 1) / 2 + (j - i - 1);
+  *s = 1;
+}
+
+static fl_status df_eval(fl_field *f, size_t n, const double *x, double t, double *out)
+{
+  const fl_nn *nn = ((nn_field *)f->data)->nn;
+  int d = f->dim;
+  size_t m = (size_t)nn->a.out, bytes;
+  double *D1;
+  fl_status st = scratch(n * m * d, &D1, &bytes);
+  if (st) return st;
+  if (!(st = fl_nn_jet(nn, n, x, t, 1, NULL, D1, NULL)))
+    for (size_t p = 0; p < n; p++) {
+      double *v = out + p * d;
+      for (int i = 0; i < d; i++) v[i] = 0;
+      for (int i = 0; i < d; i++)
+        for (int j = i + 1; j < d; j++) {
+          int k, s;
+          df_pair(d, i, j, &k, &s);
+          const double *g = D1 + (p * m + (size_t)k) * d;
+          v[i] += s * g[j];
+          v[j] -= s * g[i];
+        }
+    }
+  fl_free(D1, bytes);
+  return st;
+}
+
+static fl_status df_jac(fl_field *f, size_t n, const double *x, double t, double *J)
+{
+  const fl_nn *nn = ((nn_field *)f->data)->nn;
+  int d = f->dim;
+  size_t m = (size_t)nn->a.out, bytes;
+  double *D2;
+  fl_status st = scratch(n * m * d * d, &D2, &bytes);
+  if (st) return st;
+  if (!(st = fl_nn_jet(nn, n, x, t, 2, NULL, NULL, D2)))
+    for (size_t p = 0; p < n; p++) {
+      double *Jp = J + p * d * d;
+      memset(Jp, 0, (size_t)d * d * sizeof *Jp);
+      for (int i = 0; i < d; i++)
+        for (int j = i + 1; j < d; j++) {
+          int k, s;
+          df_pair(d, i, j, &k, &s);
+          const double *H = D2 + (p * m + (size_t)k) * d * d;
+          for (int b = 0; b < d; b++) {
+            Jp[i * d + b] += s * H[j * d + b];
+            Jp[j * d + b] -= s * H[i * d + b];
+          }
+        }
+    }
+  fl_free(D2, bytes);
+  return st;
+}
+
+static const fl_field_ops mlp_ops = {"mlp", mlp_eval, mlp_jac, NULL, NULL, NULL, nf_destroy};
+static const fl_field_ops pot_ops = {"potential", mlp_eval, mlp_jac, NULL, pot_hess, pot_lap, nf_destroy};
+static const fl_field_ops grad_ops = {"gradient_net", grad_eval, pot_hess, NULL, NULL, NULL, nf_destroy};
+static const fl_field_ops df_ops = {"divfree", df_eval, df_jac, NULL, NULL, NULL, nf_destroy};
+
+fl_status fl_nn_field(fl_nn *nn, fl_nn_kind kind, fl_field **out)
+{
+  const fl_field_ops *ops;
+  int codim;
+  switch (kind) {
+  case FL_NN_MLP: ops = &mlp_ops; codim = nn->a.out; break;
+  case FL_NN_POTENTIAL: ops = &pot_ops; codim = 1; break;
+  case FL_NN_GRADIENT: ops = &grad_ops; codim = nn->a.dim; break;
+  case FL_NN_DIVFREE: ops = &df_ops; codim = nn->a.dim; break;
+  default: return fl_fail(FL_EINVAL, "unknown network kind %d", (int)kind);
+  }
+  if ((kind == FL_NN_POTENTIAL || kind == FL_NN_GRADIENT) && nn->a.out != 1)
+    return fl_fail(FL_EINVAL, "a %s needs a scalar network (out = 1), not out = %d", fl_nn_kind_name(kind), nn->a.out);
+  if (kind == FL_NN_DIVFREE && (nn->a.dim < 2 || nn->a.out != nn->a.dim * (nn->a.dim - 1) / 2))
+    return fl_fail(FL_EINVAL, "a divfree network in %d dimensions needs %d outputs, not %d", nn->a.dim,
+                   nn->a.dim * (nn->a.dim - 1) / 2, nn->a.out);
+  nn_field *nf = malloc(sizeof *nf);
+  if (!nf) return fl_fail(FL_ENOMEM, "network field");
+  nf->nn = fl_nn_retain(nn);
+  nf->kind = kind;
+  return fl_field_new(ops, nn->a.dim, codim, nn->a.time != FL_TIME_NONE, 1, nf, out);
+}
+
+fl_nn *fl_nn_of(const fl_field *f, fl_nn_kind *kind)
+{
+  if (!f || (f->ops != &mlp_ops && f->ops != &pot_ops && f->ops != &grad_ops && f->ops != &df_ops)) return NULL;
+  const nn_field *nf = f->data;
+  if (kind) *kind = nf->kind;
+  return nf->nn;
+}
+
+/* ------------------------------------------------------------ architecture as JSON */
+
+fl_status fl_nn_arch_to_json(const fl_nn_arch *a, char **json)
+{
+  json_t *o = json_object(), *h = json_array();
+  if (!o || !h) { json_decref(o); json_decref(h); return fl_fail(FL_ENOMEM, "architecture"); }
+  for (int i = 0; i < a->nhidden; i++) json_array_append_new(h, json_integer(a->hidden[i]));
+  json_object_set_new(o, "kind", json_string(fl_nn_kind_name(a->kind)));
+  json_object_set_new(o, "dim", json_integer(a->dim));
+  json_object_set_new(o, "out", json_integer(a->out));
+  json_object_set_new(o, "hidden", h);
+  json_object_set_new(o, "act", json_string(fl_nn_act_name(a->act)));
+  json_object_set_new(o, "time", json_string(fl_nn_time_name(a->time)));
+  json_object_set_new(o, "param", json_string(a->param));
+  *json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(o);
+  return *json ? FL_OK : fl_fail(FL_ENOMEM, "architecture");
+}
+
+fl_status fl_nn_arch_from_json(const char *text, fl_nn_arch *a)
+{
+  json_error_t err;
+  json_t *o = json_loads(text, 0, &err);
+  if (!o) return fl_fail(FL_EFORMAT, "architecture: bad JSON (%s)", err.text);
+  memset(a, 0, sizeof *a);
+  fl_status st = FL_OK;
+  json_t *k = json_object_get(o, "kind"), *d = json_object_get(o, "dim"), *out = json_object_get(o, "out"),
+         *h = json_object_get(o, "hidden"), *ac = json_object_get(o, "act"), *tm = json_object_get(o, "time"),
+         *pa = json_object_get(o, "param");
+  if (!json_is_string(k) || kind_parse(json_string_value(k), &a->kind))
+    st = fl_fail(FL_EFORMAT, "architecture: missing or unknown 'kind'");
+  else if (!json_is_integer(d) || !json_is_integer(out))
+    st = fl_fail(FL_EFORMAT, "architecture: 'dim' and 'out' must be integers");
+  else if (!json_is_array(h) || json_array_size(h) > FL_NN_MAXLAYERS)
+    st = fl_fail(FL_EFORMAT, "architecture: 'hidden' must be an array of at most %d widths", FL_NN_MAXLAYERS);
+  else if (!json_is_string(ac) || fl_nn_act_parse(json_string_value(ac), &a->act))
+    st = fl_fail(FL_EFORMAT, "architecture: missing or unknown 'act'");
+  else if (!json_is_string(tm) || fl_nn_time_parse(json_string_value(tm), &a->time))
+    st = fl_fail(FL_EFORMAT, "architecture: missing or unknown 'time'");
+  else {
+    a->dim = (int)json_integer_value(d);
+    a->out = (int)json_integer_value(out);
+    a->nhidden = (int)json_array_size(h);
+    for (int i = 0; i < a->nhidden && !st; i++) {
+      json_t *w = json_array_get(h, (size_t)i);
+      if (!json_is_integer(w)) st = fl_fail(FL_EFORMAT, "architecture: hidden widths must be integers");
+      else a->hidden[i] = (int)json_integer_value(w);
+    }
+    if (json_is_string(pa)) snprintf(a->param, sizeof a->param, "%s", json_string_value(pa));
+  }
+  json_decref(o);
+  return st;
+}
+
+/* ------------------------------------------------------------ safetensors */
+
+static void put_le64(unsigned char *b, uint64_t v)
+{
+  for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const unsigned char *b)
+{
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = v << 8 | b[i];
+  return v;
+}
+
+static void put_f64(unsigned char *b, double x)
+{
+  uint64_t u;
+  memcpy(&u, &x, 8);
+  put_le64(b, u);
+}
+
+fl_status fl_nn_save(const fl_nn *nn, fl_nn_kind kind, const char *path)
+{
+  fl_nn_arch a = nn->a;
+  a.kind = kind;
+  char *arch;
+  fl_status st = fl_nn_arch_to_json(&a, &arch);
+  if (st) return st;
+  json_t *h = json_object(), *meta = json_object();
+  json_object_set_new(meta, "fieldlab", json_string(arch));
+  json_object_set_new(meta, "format", json_string("pt"));
+  free(arch);
+  json_object_set_new(h, "__metadata__", meta);
+  size_t off = 0;
+  for (int l = 0; l < nn->nlayers; l++) {
+    size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1];
+    char name[64];
+    for (int pb = 0; pb < 2; pb++) {
+      size_t cnt = pb ? wo : wi * wo;
+      json_t *e = json_object(), *shape = json_array(), *offs = json_array();
+      json_array_append_new(shape, json_integer((json_int_t)wo));
+      if (!pb) json_array_append_new(shape, json_integer((json_int_t)wi));
+      json_array_append_new(offs, json_integer((json_int_t)off));
+      json_array_append_new(offs, json_integer((json_int_t)(off + 8 * cnt)));
+      json_object_set_new(e, "dtype", json_string("F64"));
+      json_object_set_new(e, "shape", shape);
+      json_object_set_new(e, "data_offsets", offs);
+      snprintf(name, sizeof name, "layers.%d.%s", l, pb ? "bias" : "weight");
+      json_object_set_new(h, name, e);
+      off += 8 * cnt;
+    }
+  }
+  char *htext = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(h);
+  if (!htext) return fl_fail(FL_ENOMEM, "safetensors header");
+  size_t hl = strlen(htext), hpad = (hl + 7) / 8 * 8, total = 8 + hpad + off;
+  unsigned char *buf = malloc(total);
+  if (!buf) { free(htext); return fl_fail(FL_ENOMEM, "safetensors file (%zu bytes)", total); }
+  put_le64(buf, hpad);
+  memcpy(buf + 8, htext, hl);
+  memset(buf + 8 + hl, ' ', hpad - hl);
+  free(htext);
+  unsigned char *p = buf + 8 + hpad;
+  const fl_ad_params *P = nn->P;
+  for (int l = 0; l < nn->nlayers; l++) {
+    size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1];
+    const double *W = P->x + P->t[2 * l].off, *b = P->x + P->t[2 * l + 1].off;
+    for (size_t o = 0; o < wo; o++)
+      for (size_t i = 0; i < wi; i++, p += 8) put_f64(p, W[i * wo + o]);
+    for (size_t o = 0; o < wo; o++, p += 8) put_f64(p, b[o]);
+  }
+  size_t plen = strlen(path);
+  char *tmp = malloc(plen + 16);
+  if (!tmp) { free(buf); return fl_fail(FL_ENOMEM, "path"); }
+  snprintf(tmp, plen + 16, "%s.tmp", path);
+  FILE *fp = fopen(tmp, "wb");
+  if (!fp) {
+    st = fl_fail(FL_EIO, "cannot write %s: %s", tmp, strerror(errno));
+  } else {
+    int bad = fwrite(buf, 1, total, fp) != total;
+    bad |= fclose(fp) != 0;
+    if (bad) {
+      st = fl_fail(FL_EIO, "cannot write %s: %s", tmp, strerror(errno));
+      remove(tmp);
+    } else if (rename(tmp, path)) {
+      st = fl_fail(FL_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+      remove(tmp);
+    }
+  }
+  free(tmp);
+  free(buf);
+  return st;
+}
+
+/* Prefix the current error detail with the path. */
+static void prefix_detail(fl_status st, const char *path)
+{
+  char d[512];
+  snprintf(d, sizeof d, "%s", fl_last_detail());
+  fl_fail(st, "%s: %s", path, d);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+/* Read tensor `name` of expected shape (r, c) (c == 0: 1-D [r]) into dst
+ * (transposed: dst[j*r + i] = T[i][j] when transpose). */
+static fl_status read_tensor(json_t *h, const char *name, const unsigned char *data, size_t dlen, size_t r, size_t c,
+                             int transpose, double *dst)
+{
+  json_t *e = json_object_get(h, name);
+  if (!json_is_object(e)) return fl_fail(FL_EFORMAT, "no tensor '%s' in the file", name);
+  json_t *dt = json_object_get(e, "dtype"), *sh = json_object_get(e, "shape"), *of = json_object_get(e, "data_offsets");
+  if (!json_is_string(dt)) return fl_fail(FL_EFORMAT, "tensor '%s': no dtype", name);
+  const char *dts = json_string_value(dt);
+  int es = !strcmp(dts, "F64") ? 8 : !strcmp(dts, "F32") ? 4 : 0;
+  if (!es) return fl_fail(FL_EFORMAT, "tensor '%s': dtype %s (F32 or F64 expected)", name, dts);
+  size_t want_nd = c ? 2 : 1;
+  if (!json_is_array(sh)) return fl_fail(FL_EFORMAT, "tensor '%s': no shape", name);
+  int ok = json_array_size(sh) == want_nd;
+  for (size_t i = 0; ok && i < want_nd; i++) {
+    json_t *v = json_array_get(sh, i);
+    ok = json_is_integer(v) && (size_t)json_integer_value(v) == (i ? c : r) && json_integer_value(v) >= 0;
+  }
+  if (!ok) {
+    char got[128] = "", *q = got;
+    for (size_t i = 0; i < json_array_size(sh) && q < got + 100; i++)
+      q += snprintf(q, (size_t)(got + sizeof got - q), "%s%lld", i ? ", " : "",
+                    (long long)json_integer_value(json_array_get(sh, i)));
+    if (c) return fl_fail(FL_EDIM, "tensor '%s' has shape [%s], the architecture needs [%zu, %zu]", name, got, r, c);
+    return fl_fail(FL_EDIM, "tensor '%s' has shape [%s], the architecture needs [%zu]", name, got, r);
+  }
+  if (!json_is_array(of) || json_array_size(of) != 2 || !json_is_integer(json_array_get(of, 0)) ||
+      !json_is_integer(json_array_get(of, 1)))
+    return fl_fail(FL_EFORMAT, "tensor '%s': data_offsets must be two integers", name);
+  json_int_t a = json_integer_value(json_array_get(of, 0)), b = json_integer_value(json_array_get(of, 1));
+  size_t cnt = r * (c ? c : 1);
+  if (a < 0 || b < a || (uint64_t)b > dlen)
+    return fl_fail(FL_EFORMAT, "tensor '%s': data offsets [%lld, %lld] lie outside the %zu data bytes of the file", name,
+                   (long long)a, (long long)b, dlen);
+  if ((uint64_t)(b - a) != cnt * (size_t)es)
+    return fl_fail(FL_EFORMAT, "tensor '%s': data offsets [%lld, %lld] hold %lld bytes, shape and dtype %s need %zu",
+                   name, (long long)a, (long long)b, (long long)(b - a), dts, cnt * (size_t)es);
+  const unsigned char *p = data + a;
+  size_t cc = c ? c : 1;
+  for (size_t i = 0; i < r; i++)
+    for (size_t j = 0; j < cc; j++) {
+      double v;
+      if (es == 8) {
+        uint64_t u = get_le64(p);
+        memcpy(&v, &u, 8);
+      } else {
+        uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        float fv;
+        memcpy(&fv, &u, 4);
+        v = fv;
+      }
+      p += es;
+      dst[transpose ? j * r + i : i * cc + j] = v;
+    }
+  return FL_OK;
+}
+
+/* Read a safetensors file: the whole file in *buf, its header parsed in *h,
+ * the data section at *data (*dlen bytes). */
+static fl_status st_open(const char *path, unsigned char **bufp, json_t **hp, const unsigned char **data, size_t *dlen)
+{
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return fl_fail(FL_EIO, "cannot open %s: %s", path, strerror(errno));
+  long size = -1;
+  if (!fseek(fp, 0, SEEK_END)) size = ftell(fp);
+  if (size < 0 || fseek(fp, 0, SEEK_SET)) { fclose(fp); return fl_fail(FL_EIO, "cannot read %s", path); }
+  unsigned char *buf = malloc((size_t)size + 1);
+  if (!buf) { fclose(fp); return fl_fail(FL_ENOMEM, "%s: %ld bytes", path, size); }
+  size_t got = fread(buf, 1, (size_t)size, fp);
+  fclose(fp);
+  fl_status st = FL_OK;
+  json_t *h = NULL;
+  uint64_t hl = 0;
+  if (got != (size_t)size) st = fl_fail(FL_EIO, "cannot read %s", path);
+  else if (size < 8) st = fl_fail(FL_EFORMAT, "%s: %ld bytes, too short for a safetensors file", path, size);
+  else if ((hl = get_le64(buf)) > (uint64_t)size - 8)
+    st = fl_fail(FL_EFORMAT, "%s: header length %llu beyond the file (%ld bytes): truncated or not safetensors", path,
+                 (unsigned long long)hl, size);
+  else {
+    json_error_t err;
+    h = json_loadb((const char *)buf + 8, (size_t)hl, 0, &err);
+    if (!json_is_object(h))
+      st = fl_fail(FL_EFORMAT, "%s: the header is not a JSON object (%s)", path, h ? "an array or value" : err.text);
+  }
+  if (st) {
+    json_decref(h);
+    free(buf);
+    return st;
+  }
+  *bufp = buf;
+  *hp = h;
+  *data = buf + 8 + hl;
+  *dlen = (size_t)size - 8 - (size_t)hl;
+  return FL_OK;
+}
+
+fl_status fl_nn_load(const char *path, const fl_nn_arch *arch, fl_nn **out, fl_nn_kind *kind)
+{
+  unsigned char *buf;
+  json_t *h;
+  const unsigned char *data;
+  size_t dlen;
+  fl_nn *nn = NULL;
+  fl_status st = st_open(path, &buf, &h, &data, &dlen);
+  if (st) return st;
+  fl_nn_arch a;
+  fl_nn_kind k;
+  if (arch) {
+    a = *arch;
+    k = a.kind;
+  } else {
+    json_t *fl = json_object_get(json_object_get(h, "__metadata__"), "fieldlab");
+    if (!json_is_string(fl)) {
+      st = fl_fail(FL_EFORMAT, "%s: no fieldlab architecture in __metadata__ (for a PyTorch file give one: net.import_torch)", path);
+      goto done;
+    }
+    if ((st = fl_nn_arch_from_json(json_string_value(fl), &a))) {
+      prefix_detail(st, path);
+      goto done;
+    }
+    k = a.kind;
+  }
+  /* the linear layers in the file, by increasing K of layers.K.weight */
+  int ks[FL_NN_MAXLAYERS + 2], nk = 0;
+  const char *key;
+  json_t *val;
+  json_object_foreach(h, key, val) {
+    int K, pos = 0;
+    if (strncmp(key, "layers.", 7)) continue; /* other tensors (and __metadata__) are not the network's */
+    if (sscanf(key, "layers.%d.weight%n", &K, &pos) == 1 && key[pos] == 0) {
+      if (nk > FL_NN_MAXLAYERS) { st = fl_fail(FL_EFORMAT, "%s: more than %d layers", path, FL_NN_MAXLAYERS + 1); goto done; }
+      ks[nk++] = K;
+    } else if (!(sscanf(key, "layers.%d.bias%n", &K, &pos) == 1 && key[pos] == 0)) {
+      st = fl_fail(FL_EFORMAT, "%s: unexpected tensor '%s' (names are layers.K.weight and layers.K.bias)", path, key);
+      goto done;
+    }
+  }
+  qsort(ks, (size_t)nk, sizeof *ks, cmp_int);
+  {
+    /* before allocating: the data must hold the parameters at least as F32 */
+    fl_nn_arch chk = a;
+    if ((st = fl_nn_arch_check(&chk))) { prefix_detail(st, path); goto done; }
+    double need = 0;
+    int w0 = chk.dim + fl_nn_time_features(chk.time);
+    for (int l = 0; l <= chk.nhidden; l++) {
+      int wi = l ? chk.hidden[l - 1] : w0, wo = l < chk.nhidden ? chk.hidden[l] : chk.out;
+      need += ((double)wi + 1) * wo;
+    }
+    if (4 * need > (double)dlen) {
+      st = fl_fail(FL_EFORMAT, "%s: %zu data bytes, the architecture's %.0f parameters need at least %.0f", path, dlen,
+                   need, 4 * need);
+      goto done;
+    }
+  }
+  if ((st = fl_nn_new(&a, FL_INIT_DEFAULT, 0, &nn))) goto done;
+  if (nk != nn->nlayers) {
+    st = fl_fail(FL_EDIM, "%s: the file has %d linear layers, the architecture %d", path, nk, nn->nlayers);
+    goto done;
+  }
+  for (int l = 0; l < nn->nlayers && !st; l++) {
+    char name[64];
+    size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1];
+    snprintf(name, sizeof name, "layers.%d.weight", ks[l]);
+    st = read_tensor(h, name, data, dlen, wo, wi, 1, fl_ad_params_value(nn->P, 2 * (size_t)l));
+    if (!st) {
+      snprintf(name, sizeof name, "layers.%d.bias", ks[l]);
+      st = read_tensor(h, name, data, dlen, wo, 0, 0, fl_ad_params_value(nn->P, 2 * (size_t)l + 1));
+    }
+    if (st) prefix_detail(st, path);
+  }
+  if (!st) {
+    *out = nn;
+    nn = NULL;
+    if (kind) *kind = k;
+  }
+done:
+  if (nn) fl_nn_release(nn);
+  json_decref(h);
+  free(buf);
+  return st;
+}
+
+fl_status fl_nn_read_tensors(const char *path, size_t *count, char ***names, fl_array ***arrays)
+{
+  unsigned char *buf;
+  json_t *h;
+  const unsigned char *data;
+  size_t dlen, n = 0, cap;
+  fl_status st = st_open(path, &buf, &h, &data, &dlen);
+  if (st) return st;
+  cap = json_object_size(h) + 1;
+  char **nm = calloc(cap, sizeof *nm);
+  fl_array **ar = calloc(cap, sizeof *ar);
+  if (!nm || !ar) st = fl_fail(FL_ENOMEM, "tensors");
+  const char *key;
+  json_t *e;
+  json_object_foreach(h, key, e) {
+    if (st) break;
+    if (!strcmp(key, "__metadata__")) continue;
+    json_t *sh = json_object_get(e, "shape");
+    size_t shape[FL_MAXDIM], nd = json_is_array(sh) ? json_array_size(sh) : 0;
+    if (!json_is_array(sh) || nd < 1 || nd > 2) {
+      st = fl_fail(FL_EFORMAT, "%s: tensor '%s': only 1-D and 2-D tensors are read", path, key);
+      break;
+    }
+    for (size_t i = 0; i < nd; i++) {
+      json_t *v = json_array_get(sh, i);
+      if (!json_is_integer(v) || json_integer_value(v) < 0) { st = fl_fail(FL_EFORMAT, "%s: tensor '%s': bad shape", path, key); break; }
+      shape[i] = (size_t)json_integer_value(v);
+    }
+    if (st) break;
+    size_t r = nd ? shape[0] : 1, c = 1;
+    for (size_t i = 1; i < nd; i++) c *= shape[i];
+    if ((st = fl_array_new((int)nd, shape, &ar[n]))) break;
+    if (!(nm[n] = strdup(key))) { n++; st = fl_fail(FL_ENOMEM, "tensors"); break; }
+    n++;
+    if ((st = read_tensor(h, key, data, dlen, r, nd > 1 ? c : 0, 0, ar[n - 1]->data))) prefix_detail(st, path);
+  }
+  json_decref(h);
+  free(buf);
+  if (st) {
+    for (size_t i = 0; i < n; i++) { free(nm[i]); fl_array_release(ar[i]); }
+    free(nm);
+    free(ar);
+    return st;
+  }
+  *count = n;
+  *names = nm;
+  *arrays = ar;
+  return FL_OK;
+}

@@ -1,0 +1,4 @@
+-- no input dimension
+-- expect: net.potential
+-- expect: option 'dim'
+net.potential{hidden = {8}}
