@@ -331,7 +331,7 @@ function check.conservativity(f, opts)
       rows[#rows + 1] = row(t, "circulation", "w.(J-J^T)u", r.small_loop_summary, { exact = r.exact })
     end
     if want.path then
-      local r = check.path_independence(f, { pairs = pairs_, paths = opts.paths, nodes = opts.path_nodes or 32,
+      local r = check.path_independence(f, { pairs = pairs_, paths = opts.paths, nodes = opts.path_nodes or 64,
         seed = seed, t = t, quantiles = opts.quantiles, bootstrap = opts.bootstrap, level = opts.level })
       res.path = r
       integral("path", r, "|dI|/(length |v|)")
