@@ -118,6 +118,7 @@ int fl_lua_open_core(lua_State *L)
   l_open_sample(L);
   l_open_net(L);
   l_open_plot(L);
+  l_open_optim(L);
 
   lua_getfield(L, LUA_REGISTRYINDEX, "fieldlab.classes");
   lua_setfield(L, -2, "classes");

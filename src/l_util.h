@@ -178,6 +178,7 @@ void l_open_ad(lua_State *L);        /* module ad: tape autodiff */
 void l_open_sample(lua_State *L);    /* module sample: diffusion samplers, likelihoods */
 void l_open_net(lua_State *L);       /* module net: networks as fields */
 void l_open_plot(lua_State *L);      /* module plot: figures */
+void l_open_optim(lua_State *L);     /* modules optim and loss: training */
 
 /* The core: a table with every module, the embedded files and the runtime
  * settings. Used by the program (preloaded) and by fieldlab/core.so. */

@@ -7,7 +7,7 @@ local M = {}
 
 -- Module tables exported as globals by export(); each is documented in
 -- man/api/<name>.txt.
-M.modules = { "fieldlab", "array", "field", "diffusion", "data", "decomp", "integrate", "metric", "check", "ad", "sample", "net", "plot" }
+M.modules = { "fieldlab", "array", "field", "diffusion", "data", "decomp", "integrate", "metric", "check", "ad", "sample", "net", "plot", "optim", "loss" }
 
 M.fieldlab = M
 M.array = core.array
@@ -30,6 +30,8 @@ M.ad = core.ad
 M.sample = core.sample
 M.net = core.net
 M.plot = core.plot
+M.optim = core.optim
+M.loss = core.loss
 
 -- Runtime settings (implemented in C).
 M.version = core.version
@@ -58,6 +60,7 @@ require "fieldlab.ad"
 require "fieldlab.sample"
 require "fieldlab.net"
 require "fieldlab.plot"
+require "fieldlab.train"
 
 M.help = require("fieldlab.help").help
 

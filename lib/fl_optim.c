@@ -1,0 +1,2 @@
+#include "config.h"
+#include "fl_optim.h"

@@ -1,0 +1,4 @@
+#ifndef FL_OPTIM_H
+#define FL_OPTIM_H
+#include "fl_core.h"
+#endif
