@@ -1,0 +1,2 @@
+-- expect: loss.dsm: unknown target 'noise'
+loss.dsm(diffusion.vp(), {target = "noise"})

@@ -1,0 +1,2 @@
+-- expect: momentum
+optim.adam(ad.params(), {momentum = 0.9})
