@@ -214,9 +214,11 @@ usage "unknown loss" "--loss" "$FL" train --data 8gaussians --loss mse --out m.s
 usage "bad --arch" "--arch" "$FL" train --data 8gaussians --arch 2:64,,64:2:tanh --out m.safetensors
 usage "bad --steps" "--steps" "$FL" train --data 8gaussians --steps -5 --out m.safetensors
 usage "missing --data" "--data" "$FL" train --out m.safetensors
-run "$FL" train --data 8gaussians --steps 10 --out m.safetensors
+run "$FL" train --data 8gaussians --steps 10 --batch 64 --arch 2:16,16:2:tanh --out m.safetensors
 if "$FL" -e 'os.exit(type(net.train) == "function" and 0 or 1)' 2>/dev/null; then
-  tap_skip "train without net.train: exit 1" "this build has net.train"
+  t "train: a small DSM run writes a model that net.load reads and sample uses" \
+    '[ $rc -eq 0 ] && has "wrote: m.safetensors" && "$FL" -e "assert(net.load(\"m.safetensors\").param == \"eps\")" &&
+     "$FL" sample m.safetensors --schedule vp --solver euler --steps 5 --n 100 --out s.npy >/dev/null 2>&1'
 else
   t "train without net.train: exit 1, the message of the issue" \
     '[ $rc -eq 1 ] && [ "$(cat err)" = "fieldlab train: needs module net with training (not in this build)" ]'

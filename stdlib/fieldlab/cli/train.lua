@@ -4,7 +4,7 @@
 -- See fieldlab-train(1).
 local cmd = {
   name = "train",
-  summary = "train a score or velocity network and save it (needs module net)",
+  summary = "train a score or velocity network and save it",
   args = { min = 0, max = 0 },
 }
 
@@ -81,13 +81,17 @@ function cmd.run(cli, o)
   end
   local lossname = o.loss or "dsm"
   local sched = diffusion[o.schedule or (lossname == "fm" and "linear" or "vp")]()
+  -- DSM trains a noise (eps) predictor, flow matching a velocity; the model
+  -- records which, so `fieldlab sample` converts it with the schedule.
+  local param = lossname == "fm" and "velocity" or "eps"
   local model = o.resume and net.load(o.resume)
-    or net.mlp{ dim = d, hidden = arch.hidden, act = arch.act, time = "fourier" }
+    or net.mlp{ dim = d, hidden = arch.hidden, act = arch.act, time = "fourier", param = param }
+  local objective = lossname == "fm" and loss.fm() or loss.dsm(sched, { target = "eps" })
   net.train(model, {
-    data = x, loss = lossname, schedule = sched, steps = o.steps or 20000,
-    batch = o.batch or 1024, lr = o.lr, seed = o.seed, checkpoint = o.checkpoint,
+    data = x, loss = objective, steps = o.steps or 20000, batch = o.batch or 1024, lr = o.lr,
+    seed = o.seed, checkpoint = o.checkpoint, every = o.checkpoint and 1000 or nil, resume = o.resume,
   })
-  net.save(model, o.out)
+  model:save(o.out)
   print("wrote: " .. o.out)
   return 0
 end
