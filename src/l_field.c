@@ -323,6 +323,7 @@ static int f_index(lua_State *L)
     if (strcmp(k, "codim") == 0) { lua_pushinteger(L, f->codim); return 1; }
     if (strcmp(k, "time_dependent") == 0) { lua_pushboolean(L, f->time_dependent); return 1; }
     if (strcmp(k, "kind") == 0) { lua_pushstring(L, f->ops->kind ? f->ops->kind : "field"); return 1; }
+    if (l_getproperty(L)) return 1; /* grid, network, ... properties (l_extendclass) */
   }
   if (l_getmethod(L) == LUA_TNIL && k) l_getattr(L, 1, k);
   return 1;

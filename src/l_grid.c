@@ -306,12 +306,11 @@ static int g_points(lua_State *L)
   return 1;
 }
 
-/* Properties of grid fields, then whatever the Field type's own __index
- * (upvalue 1) gives. */
-static int grid_index(lua_State *L)
+/* The properties of grid fields (nil on other fields), by key. */
+static int grid_prop(lua_State *L)
 {
   l_box *box = luaL_checkudata(L, 1, FL_FIELD_MT);
-  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  const char *k = lua_tostring(L, 2);
   fl_grid *g = k && box->p ? fl_grid_of(box->p) : NULL;
   if (g) {
     int d = g->s.dim;
@@ -352,17 +351,7 @@ static int grid_index(lua_State *L)
       return 1;
     }
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  if (lua_isfunction(L, -1)) {
-    lua_pushvalue(L, 1);
-    lua_pushvalue(L, 2);
-    lua_call(L, 2, 1);
-  } else if (lua_istable(L, -1)) {
-    lua_pushvalue(L, 2);
-    lua_gettable(L, -2);
-  } else {
-    lua_pushnil(L);
-  }
+  lua_pushnil(L);
   return 1;
 }
 
@@ -384,7 +373,10 @@ static const luaL_Reg grid_methods[] = {
   {NULL, NULL}
 };
 
-static const char *const grid_props[] = {"n", "box", "periodic", "values", "interp", NULL};
+static const luaL_Reg grid_getters[] = {
+  {"n", grid_prop}, {"box", grid_prop}, {"periodic", grid_prop}, {"values", grid_prop}, {"interp", grid_prop},
+  {NULL, NULL}
+};
 
 void l_open_grid(lua_State *L)
 {
@@ -392,20 +384,6 @@ void l_open_grid(lua_State *L)
   lua_getfield(L, -1, "field");
   luaL_setfuncs(L, grid_fns, 0);
   lua_pop(L, 1);
-  /* methods, properties and the property getter of the Field type (made by
-   * l_open_field, which runs first) */
-  luaL_getmetatable(L, FL_FIELD_MT);
-  lua_getfield(L, -1, "__methods");
-  luaL_setfuncs(L, grid_methods, 0);
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "__properties");
-  for (int i = 0; grid_props[i]; i++) {
-    lua_pushstring(L, grid_props[i]);
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-  }
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "__index");
-  lua_pushcclosure(L, grid_index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  /* methods and properties of the Field type (made by l_open_field, which runs first) */
+  l_extendclass(L, FL_FIELD_MT, grid_methods, grid_getters);
 }

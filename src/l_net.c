@@ -325,34 +325,17 @@ static void push_arch(lua_State *L, const fl_nn *nn, fl_nn_kind k)
   lua_setfield(L, -2, "param");
 }
 
-/* Network properties, then the Field type's previous __index (upvalue 1). */
-static int net_index(lua_State *L)
+/* The properties of networks (nil on other fields), by key. */
+static int net_prop(lua_State *L)
 {
   l_box *box = luaL_checkudata(L, 1, FL_FIELD_MT);
-  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
-  if (k && (!strcmp(k, "nparams") || !strcmp(k, "arch") || !strcmp(k, "param"))) {
-    fl_nn_kind kind;
-    fl_nn *nn = box->p ? fl_nn_of(box->p, &kind) : NULL;
-    if (!nn) {
-      lua_pushnil(L);
-      return 1;
-    }
-    if (k[0] == 'n') lua_pushinteger(L, (lua_Integer)fl_nn_nparams(nn));
-    else if (k[1] == 'r') push_arch(L, nn, kind);
-    else lua_pushstring(L, nn->a.param);
-    return 1;
-  }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  if (lua_isfunction(L, -1)) {
-    lua_pushvalue(L, 1);
-    lua_pushvalue(L, 2);
-    lua_call(L, 2, 1);
-  } else if (lua_istable(L, -1)) {
-    lua_pushvalue(L, 2);
-    lua_gettable(L, -2);
-  } else {
-    lua_pushnil(L);
-  }
+  const char *k = luaL_checkstring(L, 2);
+  fl_nn_kind kind;
+  fl_nn *nn = box->p ? fl_nn_of(box->p, &kind) : NULL;
+  if (!nn) lua_pushnil(L);
+  else if (strcmp(k, "nparams") == 0) lua_pushinteger(L, (lua_Integer)fl_nn_nparams(nn));
+  else if (strcmp(k, "arch") == 0) push_arch(L, nn, kind);
+  else lua_pushstring(L, nn->a.param);
   return 1;
 }
 
@@ -377,23 +360,12 @@ static const luaL_Reg net_methods[] = {
   {NULL, NULL}
 };
 
-static const char *const net_props[] = {"nparams", "arch", "param", NULL};
+static const luaL_Reg net_getters[] = {
+  {"nparams", net_prop}, {"arch", net_prop}, {"param", net_prop}, {NULL, NULL}
+};
 
 void l_open_net(lua_State *L)
 {
   l_newmodule(L, "net", net_fns);
-  luaL_getmetatable(L, FL_FIELD_MT);
-  lua_getfield(L, -1, "__methods");
-  luaL_setfuncs(L, net_methods, 0);
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "__properties");
-  for (int i = 0; net_props[i]; i++) {
-    lua_pushstring(L, net_props[i]);
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-  }
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "__index");
-  lua_pushcclosure(L, net_index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  l_extendclass(L, FL_FIELD_MT, net_methods, net_getters);
 }

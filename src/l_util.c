@@ -419,6 +419,53 @@ void l_newmodule(lua_State *L, const char *name, const luaL_Reg *fns)
   lua_setfield(L, -2, name);
 }
 
+void l_extendclass(lua_State *L, const char *tname, const luaL_Reg *methods, const luaL_Reg *getters)
+{
+  luaL_getmetatable(L, tname);
+  if (methods) {
+    lua_getfield(L, -1, "__methods");
+    luaL_setfuncs(L, methods, 0);
+    lua_pop(L, 1);
+  }
+  if (getters) {
+    if (lua_getfield(L, -1, "__getters") != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushvalue(L, -1);
+      lua_setfield(L, -3, "__getters");
+    }
+    luaL_setfuncs(L, getters, 0);
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "__properties");
+    for (const luaL_Reg *g = getters; g->name; g++) {
+      lua_pushstring(L, g->name);
+      lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+int l_getproperty(lua_State *L)
+{
+  if (lua_type(L, 2) != LUA_TSTRING || !lua_getmetatable(L, 1)) return 0;
+  if (lua_getfield(L, -1, "__getters") != LUA_TTABLE) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, -2) != LUA_TFUNCTION) {
+    lua_pop(L, 3);
+    return 0;
+  }
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
 int l_getmethod(lua_State *L)
 {
   lua_getmetatable(L, 1);

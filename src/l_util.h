@@ -160,6 +160,17 @@ void l_addfuncs(lua_State *L, const char *name, const luaL_Reg *fns);
 void l_newclass(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods,
                  const char *const *props);
 
+/* Extend the class tname (made by l_newclass) from another module: add the
+ * methods to its __methods, and the property getters (name -> function(obj,
+ * key) returning the value, nil where the property does not apply) to its
+ * __getters, listing their names in __properties. Either may be NULL. An
+ * __index that wants these getters calls l_getproperty. Leaves the stack. */
+void l_extendclass(lua_State *L, const char *tname, const luaL_Reg *methods, const luaL_Reg *getters);
+/* For an __index metamethod (object at 1, key at 2): when the class has a
+ * getter for the key (l_extendclass), push its value and return 1; else
+ * push nothing and return 0. */
+int l_getproperty(lua_State *L);
+
 /* Module openers (one per l_<module>.c): each adds its module(s) to the table on top. */
 void l_open_array(lua_State *L);
 void l_open_field(lua_State *L);     /* module field: the Field type, field.fn, algebra */
