@@ -577,6 +577,42 @@ typedef struct view {
   double px_per_wx, px_per_wy; /* page pixels per window unit */
 } view;
 
+/* Labels of a log axis whose window is [lo, hi] in log10 units: every
+   k-th decade (at most about 7 labels); where fewer than two decades fall
+   inside, the values 1, 2 and 5 times a power of ten instead. */
+static void log_labels(int yaxis, double lo, double hi) {
+  char buf[64];
+  const double eps = 1e-9 * (hi - lo);
+  int d0 = (int)ceil(lo - eps), d1 = (int)floor(hi + eps);
+  if (d1 - d0 >= 1) {
+    int k = d1 - d0 <= 7 ? 1 : (int)ceil((d1 - d0) / 7.0);
+    for (int d = d0; d <= d1; d++) {
+      if (((d % k) + k) % k) continue;
+      if (d == 0) snprintf(buf, sizeof buf, "1");
+      else if (d == 1) snprintf(buf, sizeof buf, "10");
+      else snprintf(buf, sizeof buf, "10#u%d#d", d);
+      double pos = (d - lo) / (hi - lo);
+      if (yaxis) plmtex("lv", 0.7, pos, 1.0, buf);
+      else plmtex("b", 1.6, pos, 0.5, buf);
+    }
+    return;
+  }
+  static const double mant[9] = {1, 2, 5, 3, 4, 6, 7, 8, 9};
+  int nm = 3, count = 0;
+  for (int d = (int)floor(lo); d <= (int)ceil(hi); d++)
+    for (int m = 0; m < 3; m++) count += log10(mant[m]) + d >= lo - eps && log10(mant[m]) + d <= hi + eps;
+  if (count < 2) nm = 9;
+  for (int d = (int)floor(lo); d <= (int)ceil(hi); d++)
+    for (int m = 0; m < nm; m++) {
+      double v = log10(mant[m]) + d;
+      if (v < lo - eps || v > hi + eps) continue;
+      snprintf(buf, sizeof buf, "%g", mant[m] * pow(10, d));
+      double pos = (v - lo) / (hi - lo);
+      if (yaxis) plmtex("lv", 0.7, pos, 1.0, buf);
+      else plmtex("b", 1.6, pos, 0.5, buf);
+    }
+}
+
 static double tx(const panel *p, double v) { return p->logx ? (v > 0 ? log10(v) : NAN) : v; }
 static double ty(const panel *p, double v) { return p->logy ? (v > 0 ? log10(v) : NAN) : v; }
 
@@ -910,11 +946,13 @@ static fl_status render(const fl_plot_figure *f, const char *dev, const char *pa
   for (int k = 0; k < f->rows * f->cols; k++) {
     const panel *p = &f->panels[k];
     int r = k / f->cols, c = k % f->cols;
+    /* a cell left empty in a grid of panels stays blank (no empty axes) */
+    if (p->nlayers == 0 && !p->title && f->rows * f->cols > 1) continue;
     const layer *img = NULL;
     for (int i = 0; i < p->nlayers; i++) if (p->layers[i].kind == FL_PLOT_IMAGE) img = &p->layers[i];
     /* viewport in mm inside the cell, margins in character heights */
     double cx0 = c * cellw, cy1 = ph - r * cellh;
-    double ml = 6.2 * ch, mr = (img ? 9.5 : 1.8) * ch, mb = 4.6 * ch, mt = (p->title ? 3.0 : 1.5) * ch;
+    double ml = (p->logy ? 7.2 : 6.2) * ch, mr = (img ? 9.5 : 1.8) * ch, mb = 4.6 * ch, mt = (p->title ? 3.0 : 1.5) * ch;
     double vx0 = cx0 + ml, vx1 = cx0 + cellw - mr, vy0 = cy1 - cellh + mb, vy1 = cy1 - mt;
     if (vx1 - vx0 < 5 || vy1 - vy0 < 5) {
       snprintf(plot_msg, sizeof plot_msg, "panel %d is too small to draw (%dx%d pixels for %dx%d panels)", k + 1,
@@ -966,10 +1004,17 @@ static fl_status render(const fl_plot_figure *f, const char *dev, const char *pa
     char xo[16] = "bcnst", yo[16] = "bcnstv";
     if (p->logx) strcat(xo, "l");
     if (p->logy) strcat(yo, "l");
+    /* PLplot labels a log axis at every decade and nowhere else: too many
+       labels over many decades, none inside one decade. Label log axes
+       here instead (log_labels), PLplot draws their ticks. */
+    if (p->logx) memmove(xo + 2, xo + 3, strlen(xo + 2));
+    if (p->logy) memmove(yo + 2, yo + 3, strlen(yo + 2));
     plbox(xo, 0, 0, yo, 0, 0);
+    if (p->logx) log_labels(0, xl[0], xl[1]);
+    if (p->logy) log_labels(1, yl[0], yl[1]);
     char tb[512];
     plmtex("b", 3.0, 0.5, 0.5, lit(p->xlabel, tb));
-    plmtex("l", 4.6, 0.5, 0.5, lit(p->ylabel, tb));
+    plmtex("l", p->logy ? 6.0 : 4.6, 0.5, 0.5, lit(p->ylabel, tb));
     if (p->title) { plschr(0, 1.15); plmtex("t", 1.0, 0.5, 0.5, lit(p->title, tb)); plschr(0, 1.0); }
     draw_legend(p, xl, yl, vx1 - vx0, vy1 - vy0, ch);
     if (img) {

@@ -468,61 +468,20 @@ end
 
 -- JSON ------------------------------------------------------------------
 
-local escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
-
-local function jstring(s)
-  return '"' .. s:gsub('[%c"\\]', function(c) return escapes[c] or string.format("\\u%04x", c:byte()) end) .. '"'
-end
-
-local NULL = setmetatable({}, { __name = "null" })
-
-local function encode(v, state)
-  local tv = type(v)
-  if v == nil or v == NULL then return "null"
-  elseif tv == "boolean" then return v and "true" or "false"
-  elseif tv == "number" then
-    if math.type(v) == "integer" then return string.format("%d", v) end
-    if v ~= v or v == math.huge or v == -math.huge then state.nonfinite = true return "null" end
-    return string.format("%.17g", v)
-  elseif tv == "string" then return jstring(v)
-  elseif array.is_array(v) then
-    return encode(v:reshape(v.size):totable(), state)
-  elseif tv == "table" then
-    local n = #v
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    if n > 0 and #keys == n then
-      local items = {}
-      for i = 1, n do items[i] = encode(v[i], state) end
-      return "[" .. table.concat(items, ",") .. "]"
-    end
-    if #keys == 0 then return "[]" end
-    local skeys = {}
-    for _, k in ipairs(keys) do skeys[#skeys + 1] = tostring(k) end
-    table.sort(skeys)
-    local items = {}
-    for _, k in ipairs(skeys) do
-      local val = v[k]
-      if val == nil then val = v[tonumber(k)] end
-      items[#items + 1] = jstring(k) .. ":" .. encode(val, state)
-    end
-    return "{" .. table.concat(items, ",") .. "}"
-  end
-  return jstring(tostring(v))
-end
+local json = require "fieldlab.json"
+local NULL = json.null
 
 function methods.json(self)
   isreport(self, "json")
-  local state = {}
   local notes = {}
   for i, s in ipairs(self.notes) do notes[i] = s end
   local doc = { format = "fieldlab.check/1", field = self.field, npoints = self.npoints, times = self.times,
     tests = self.tests, level = self.level, rows = self.rows, verdict = self.verdict,
     conservative = self.conservative == nil and NULL or self.conservative, notes = notes }
-  local body = encode(doc, state)
-  if state.nonfinite then
+  local body, nonfinite = json.encode(doc)
+  if nonfinite then
     notes[#notes + 1] = "NaN and Inf values are written as null"
-    body = encode(doc, {})
+    body = json.encode(doc)
   end
   return body
 end
@@ -535,6 +494,78 @@ function methods.save(self, path)
   fh:write(methods.json(self), "\n")
   fh:close()
   return path
+end
+
+-- plot ------------------------------------------------------------------
+
+-- The headline metrics, one panel each, plotted against t: the mean with
+-- the ends of its interval and the floor, on a log scale (values <= 0 are
+-- left out by plot.line, so an exact zero shows as no point).
+local PANELS = {
+  { test = "jacobian", metric = "NAsym", title = "Jacobian asymmetry", ylabel = "NAsym" },
+  { test = "curl", metric = "|curl|", title = "curl", ylabel = "|curl|" },
+  { test = "circulation", metric = "|G|/(perimeter |v|)", title = "loop integrals", ylabel = "|circulation| / (perimeter |v|)" },
+  { test = "path", metric = "|dI|/(length |v|)", title = "path independence", ylabel = "|dI| / (length |v|)" },
+  { test = "helmholtz", metric = "solenoidal fraction", title = "Helmholtz: solenoidal energy", ylabel = "fraction" },
+  { test = "weighted", metric = "gauge fraction", title = "share of E_p|v|^2 moving no density", ylabel = "fraction" },
+  { test = "error", metric = "gauge fraction", title = "error: share moving no density", ylabel = "fraction" },
+}
+
+function methods.plot(self, file, opts)
+  isreport(self, "plot")
+  if type(file) ~= "string" then error("bad argument #1 to 'plot' (file name expected)", 2) end
+  opts = opts or {}
+  if type(opts) ~= "table" then error("bad argument #2 to 'plot' (table of options expected)", 2) end
+  for k in pairs(opts) do
+    if k ~= "width" and k ~= "height" and k ~= "title" then
+      error(string.format("CheckReport:plot: unknown option '%s' (width, height, title)", tostring(k)), 2)
+    end
+  end
+  local plot = core.plot
+  if not plot or not plot.figure then error("CheckReport:plot: module plot is not in this build", 2) end
+  local panels = {}
+  for _, p in ipairs(PANELS) do
+    local xs, mean, lo, hi, floor = {}, {}, {}, {}, {}
+    for _, r in ipairs(self.rows) do
+      if r.test == p.test and r.metric == p.metric and r.t and r.mean == r.mean then
+        xs[#xs + 1] = r.t
+        mean[#mean + 1] = r.mean
+        lo[#lo + 1] = r.ci_lo or (r.se and r.mean - 1.96 * r.se) or r.mean
+        hi[#hi + 1] = r.ci_hi or (r.se and r.mean + 1.96 * r.se) or r.mean
+        floor[#floor + 1] = r.floor or 0
+      end
+    end
+    if #xs > 0 then panels[#panels + 1] = { p = p, x = xs, mean = mean, lo = lo, hi = hi, floor = floor } end
+  end
+  if #panels == 0 then error("CheckReport:plot: the report has no metric to plot", 2) end
+  local cols = #panels == 1 and 1 or 2
+  local rows = (#panels + cols - 1) // cols
+  local fig = plot.figure{ rows = rows, cols = cols, file = file,
+    width = opts.width or 520 * cols, height = opts.height or 400 * rows }
+  local level = string.format("%g%% CI", 100 * (self.level or 0.95))
+  for i, q in ipairs(panels) do
+    local series = {
+      { x = q.x, y = q.mean, label = "mean", color = 1, size = 2 },
+      { x = q.x, y = q.lo, label = level, color = 1, size = 0.5 },
+      { x = q.x, y = q.hi, color = 1, size = 0.5 },
+    }
+    -- the floor is drawn where it tells something: when it comes within
+    -- six decades of the smallest positive mean, or when no mean is positive
+    local fmax, mmin = 0, math.huge
+    for _, v in ipairs(q.floor) do fmax = math.max(fmax, v) end
+    for _, v in ipairs(q.mean) do if v > 0 then mmin = math.min(mmin, v) end end
+    local anyfloor = fmax > 0 and (mmin == math.huge or fmax >= 1e-6 * mmin)
+    if anyfloor then series[#series + 1] = { x = q.x, y = q.floor, label = "floor", color = 4, size = 1 } end
+    local logy = q.p.ylabel ~= "fraction"
+    if logy then
+      local pos = false
+      for _, s in ipairs(series) do for _, v in ipairs(s.y) do if v > 0 then pos = true end end end
+      logy = pos
+    end
+    fig:line(series, { panel = i, logy = logy, xlabel = "t", ylabel = q.p.ylabel,
+      title = (i == 1 and opts.title) and (opts.title .. ": " .. q.p.title) or q.p.title })
+  end
+  return fig:save()
 end
 
 return check
