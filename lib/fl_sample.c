@@ -885,8 +885,9 @@ fl_status fl_sample_flowchef(fl_field *v, const fl_flowchef_opts *o, fl_cost_fn 
   const size_t d = (size_t)v->dim, len = n * d, N = o->steps;
   double *V = fl_alloc(len * sizeof(double)), *X = fl_alloc(len * sizeof(double));
   double *G = fl_alloc(len * sizeof(double));
+  double *J = o->exact_grad ? fl_alloc(len * d * sizeof(double)) : NULL, *W = o->exact_grad ? fl_alloc(len * sizeof(double)) : NULL;
   fl_status st = FL_OK;
-  if (!V || !X || !G) {
+  if (!V || !X || !G || (o->exact_grad && (!J || !W))) {
     st = fl_fail(FL_ENOMEM, "no memory for %zu particles", n);
     goto done;
   }
@@ -902,12 +903,33 @@ fl_status fl_sample_flowchef(fl_field *v, const fl_flowchef_opts *o, fl_cost_fn 
     res->evals++;
     if (i < o->steer_steps)
       for (size_t it = 0; it < o->iters; it++) {
-        for (size_t q = 0; q < len; q++) X[q] = z[q] - t * V[q];
+        const double *Vs = V;
+        if (o->exact_grad) {
+          /* v and its Jacobian at the current z (the first time: where V was taken) */
+          if (it > 0) {
+            if ((st = fl_field_eval(v, n, z, t, W))) goto done;
+            res->evals++;
+            Vs = W;
+          }
+          if ((st = fl_field_jacobian(v, n, z, t, J, NULL))) goto done;
+        }
+        for (size_t q = 0; q < len; q++) X[q] = z[q] - t * Vs[q];
         if (cost(ctx, n, d, X, G, L) < 0) {
           st = fl_fail(FL_ECALLBACK, "the cost failed at t = %g", t);
           goto done;
         }
-        for (size_t q = 0; q < len; q++) z[q] -= o->lr * G[q];
+        if (o->exact_grad)
+          /* the chain rule through x0hat = z - t v(z): (I - t J)^T G */
+          for (size_t p = 0; p < n; p++) {
+            const double *Jp = J + p * d * d, *Gp = G + p * d;
+            for (size_t b = 0; b < d; b++) {
+              double acc = Gp[b];
+              for (size_t a = 0; a < d; a++) acc -= t * Jp[a * d + b] * Gp[a];
+              z[p * d + b] -= o->lr * acc;
+            }
+          }
+        else
+          for (size_t q = 0; q < len; q++) z[q] -= o->lr * G[q];
       }
     for (size_t q = 0; q < len; q++) z[q] += (tn - t) * V[q];
     size_t bi, bj;
@@ -924,5 +946,7 @@ done:
   fl_free(V, len * sizeof(double));
   fl_free(X, len * sizeof(double));
   fl_free(G, len * sizeof(double));
+  if (J) fl_free(J, len * d * sizeof(double));
+  if (W) fl_free(W, len * sizeof(double));
   return st;
 }

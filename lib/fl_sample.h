@@ -150,10 +150,14 @@ typedef struct fl_flowchef_opts {
   double lr;          /* gradient step eta */
   size_t iters;       /* gradient steps per time step (K, 1) */
   size_t steer_steps; /* steer during the first steer_steps steps (steps - 1: not the last) */
+  int exact_grad;     /* 0: gradient skipping (FlowChef); 1: the full gradient of L(z - t v(z)),
+                         (I - t J_v)^T grad L, with v and J_v re-evaluated at every iteration */
 } fl_flowchef_opts;
 
 /* FlowChef on the velocity v of the linear path: at t_i = t_max (1 - i/N),
- * v = v(z, t_i); K times x0hat = z - t_i v (v fixed), z -= lr grad L(x0hat);
+ * v = v(z, t_i); K times x0hat = z - t_i v (v fixed), z -= lr grad L(x0hat)
+ * (with exact_grad: z -= lr (I - t_i J_v(z))^T grad L(x0hat(z)), v and J_v
+ * at the current z);
  * then z += (t_{i+1} - t_i) v with the pre-steering v. z[n*d] in/out.
  * L[n] (may be NULL): the cost at the last steered x0hat. */
 fl_status fl_sample_flowchef(fl_field *v, const fl_flowchef_opts *o, fl_cost_fn cost, void *ctx, size_t n, double *z,

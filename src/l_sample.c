@@ -413,7 +413,7 @@ static int fc_cost(void *ctx, size_t n, size_t d, const double *x, double *grad,
 }
 
 static const char *const fc_opts[] = {"field", "cost", "n", "steps", "lr", "iters", "steer_steps", "t_max",
-                                      "seed", "x_T", "record", NULL};
+                                      "seed", "x_T", "record", "skip", NULL};
 static const char *const cost_opts[] = {"A", "y", "noise", NULL};
 
 static int s_flowchef(lua_State *L)
@@ -432,6 +432,10 @@ static int s_flowchef(lua_State *L)
   o.lr = l_optnumber_field(L, 1, "lr", 0.1);
   o.iters = opt_count(L, "iters", 1, 1);
   o.steer_steps = opt_count(L, "steer_steps", o.steps - 1, 0);
+  lua_getfield(L, 1, "skip");
+  if (!lua_isnil(L, -1) && !lua_isboolean(L, -1)) luaL_argerror(L, 1, "option 'skip' must be a boolean");
+  o.exact_grad = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
+  lua_pop(L, 1);
   /* the cost */
   fl_cost_fn costf;
   void *cctx;

@@ -224,3 +224,28 @@ do
   T.allclose(f{1, 2}, c{1, 2} * 3 - u{1, 2} * 2, 1e-14, "cfg combination")
 end
 print("sample: ok")
+
+-- FlowChef without gradient skipping (skip = false): the step is the full
+-- gradient (I - t J)^T grad L of L(z - t v(z)); for a linear velocity
+-- v = B z + b both forms are checked by hand (one steered step, t = 1)
+do
+  local B = { { 0.3, -0.7 }, { 0.2, 0.5 } }
+  local v = field.linear{ A = B, b = { 0.1, -0.2 } }
+  local meas = { A = { { 1, 2 } }, y = { 0.7 }, noise = 0.5 }
+  local z0 = array.from{ { 0.4, -1.1 }, { 1.3, 0.2 } }
+  local lr = 0.05
+  local zf = sample.flowchef{ field = v, cost = meas, x_T = z0, steps = 1, steer_steps = 1, lr = lr, skip = false }
+  local zs = sample.flowchef{ field = v, cost = meas, x_T = z0, steps = 1, steer_steps = 1, lr = lr }
+  for i = 1, 2 do
+    local x = { z0[i][1], z0[i][2] }
+    local vx = { B[1][1] * x[1] + B[1][2] * x[2] + 0.1, B[2][1] * x[1] + B[2][2] * x[2] - 0.2 }
+    local r = ((x[1] - vx[1]) + 2 * (x[2] - vx[2]) - 0.7) / 0.25
+    local g = { r, 2 * r }
+    local ge = { g[1] - (B[1][1] * g[1] + B[2][1] * g[2]), g[2] - (B[1][2] * g[1] + B[2][2] * g[2]) }
+    for j = 1, 2 do
+      T.near(zf[i][j], x[j] - lr * ge[j] - vx[j], 1e-14, "full gradient")
+      T.near(zs[i][j], x[j] - lr * g[j] - vx[j], 1e-14, "gradient skipping")
+    end
+  end
+  T.raises(function() sample.flowchef{ field = v, cost = meas, x_T = z0, steps = 1, skip = 1 } end)
+end

@@ -227,7 +227,7 @@ static void test_flowchef(void **state)
   memcpy(z2, z, sizeof z);
   const double A[2] = {1, 0}, y[1] = {2};
   fl_cost_linear c = {1, 2, A, y, 0.5};
-  fl_flowchef_opts o = {20, 1, 0, 1, 19};
+  fl_flowchef_opts o = {20, 1, 0, 1, 19, 0};
   fl_run r = {0};
   assert_ok(fl_sample_flowchef(vel, &o, fl_cost_linear_fn, &c, n, z, NULL, NULL, &r));
   assert_int_equal(r.evals, 20);
