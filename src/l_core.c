@@ -3,6 +3,9 @@
 #include "config.h"
 #include "l_util.h"
 
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static int core_version(lua_State *L)
@@ -72,7 +75,34 @@ static int core_clock(lua_State *L)
   return 1;
 }
 
+/* fieldlab.mkdir(path): create a directory and its parents (mkdir -p);
+   an existing directory is fine, an existing file of that name is an error. */
+static int core_mkdir(lua_State *L)
+{
+  const char *path = luaL_checkstring(L, 1);
+  size_t len = strlen(path);
+  luaL_argcheck(L, len > 0, 1, "empty path");
+  char *buf = lua_newuserdatauv(L, len + 1, 0);
+  memcpy(buf, path, len + 1);
+  for (size_t i = 1; i <= len; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char c = buf[i];
+    buf[i] = '\0';
+    struct stat sb;
+    if (stat(buf, &sb) != 0) {
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return l_error(L, "fieldlab.mkdir", "cannot create directory '%s': %s", buf, strerror(errno));
+    } else if (!S_ISDIR(sb.st_mode)) {
+      return l_error(L, "fieldlab.mkdir", "'%s' exists and is not a directory", buf);
+    }
+    buf[i] = c;
+  }
+  lua_pushstring(L, path);
+  return 1;
+}
+
 static const luaL_Reg core_fns[] = {
+  {"mkdir", core_mkdir},
   {"clock", core_clock},
   {"version", core_version},
   {"threads", core_threads},

@@ -131,29 +131,6 @@ static int dc_fft_roundtrip(lua_State *L)
   return 1;
 }
 
-/* decomp._mkdir(path): create a directory and its parents (mkdir -p). */
-static int dc_mkdir(lua_State *L)
-{
-  const char *path = luaL_checkstring(L, 1);
-  size_t len = strlen(path);
-  char *buf = lua_newuserdatauv(L, len + 1, 0);
-  memcpy(buf, path, len + 1);
-  for (size_t i = 1; i <= len; i++) {
-    if (buf[i] != '/' && buf[i] != '\0') continue;
-    char c = buf[i];
-    buf[i] = '\0';
-    struct stat sb;
-    if (stat(buf, &sb) != 0) {
-      if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return l_error(L, "Helmholtz:save", "cannot create directory '%s': %s", buf, strerror(errno));
-    } else if (!S_ISDIR(sb.st_mode)) {
-      return l_error(L, "Helmholtz:save", "'%s' exists and is not a directory", buf);
-    }
-    buf[i] = c;
-  }
-  return 0;
-}
-
 static int dc_save_wisdom(lua_State *L)
 {
   l_check(L, fl_fft_wisdom_export(luaL_checkstring(L, 1)), "decomp.save_wisdom");
@@ -187,7 +164,6 @@ static const luaL_Reg decomp_fns[] = {
   {"_potential", dc_potential},
   {"_fft_roundtrip", dc_fft_roundtrip},
   {"_constant", dc_constant},
-  {"_mkdir", dc_mkdir},
   {NULL, NULL}
 };
 

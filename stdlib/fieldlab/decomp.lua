@@ -74,7 +74,8 @@ end
 function methods.save(self, dir)
   check(self, "save")
   decomp._check_dir(dir)
-  decomp._mkdir(dir)
+  local ok, err = pcall(require("fieldlab.core").mkdir, dir)
+  if not ok then error("Helmholtz:save: " .. tostring(err):gsub("^fieldlab%.mkdir: ", ""), 2) end
   local files = {}
   for _, name in ipairs(components(self)) do
     local path = dir .. "/" .. name .. ".npy"

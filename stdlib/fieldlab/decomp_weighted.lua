@@ -55,12 +55,11 @@ mt.__tostring = function(self)
   return table.concat(lines, "\n")
 end
 
--- The directory is created (with its parents) by the same C helper that
--- decomp.helmholtz's results use.
+-- The directory is created (with its parents) by fieldlab.mkdir.
 local function mkdir(dir)
-  local ok, err = pcall(require("fieldlab.core").decomp._mkdir, dir)
+  local ok, err = pcall(require("fieldlab.core").mkdir, dir)
   if not ok then
-    error(string.format("WeightedDecomp:save: %s", tostring(err):gsub("^.-_mkdir: ", "")), 3)
+    error(string.format("WeightedDecomp:save: %s", (tostring(err):gsub("^fieldlab%.mkdir: ", ""))), 3)
   end
 end
 

@@ -44,6 +44,8 @@ M.set_quiet = core.set_quiet
 M.collect = core.collect
 M.mem_in_use = core.mem_in_use
 M.clock = core.clock
+M.mkdir = core.mkdir
+M.json = function(v) return (require("fieldlab.json").encode(v)) end
 
 -- Lua-side additions to the C types (printing and the like).
 require "fieldlab.array"

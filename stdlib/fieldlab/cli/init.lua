@@ -210,58 +210,9 @@ function M.table(header, rows, digits)
   return table.concat(lines, "\n")
 end
 
--- JSON text of a Lua value: tables with keys 1..n are arrays, other tables
--- objects with sorted keys; numbers with %.17g (integers as integers); NaN
--- and infinities as null.
-local function json(v, out)
-  local t = type(v)
-  if t == "nil" then out[#out + 1] = "null"
-  elseif t == "boolean" then out[#out + 1] = tostring(v)
-  elseif t == "number" then
-    if math.type(v) == "integer" then out[#out + 1] = tostring(v)
-    elseif v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
-    elseif v == math.floor(v) and math.abs(v) < 2 ^ 53 then out[#out + 1] = string.format("%d", v)
-    else out[#out + 1] = string.format("%.17g", v) end
-  elseif t == "string" then
-    out[#out + 1] = '"' .. v:gsub('[%c"\\]', function(c)
-      local esc = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r" }
-      return esc[c] or string.format("\\u%04x", c:byte())
-    end) .. '"'
-  elseif t == "table" then
-    local n = #v
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    if #keys == n and (n > 0 or next(v) == nil and getmetatable(v) == M.array_mt) then
-      out[#out + 1] = "["
-      for i = 1, n do
-        if i > 1 then out[#out + 1] = "," end
-        json(v[i], out)
-      end
-      out[#out + 1] = "]"
-    else
-      for i, k in ipairs(keys) do keys[i] = tostring(k) end
-      table.sort(keys)
-      out[#out + 1] = "{"
-      for i, k in ipairs(keys) do
-        if i > 1 then out[#out + 1] = "," end
-        json(k, out)
-        out[#out + 1] = ":"
-        local val = v[k]
-        if val == nil then val = v[tonumber(k)] end
-        json(val, out)
-      end
-      out[#out + 1] = "}"
-    end
-  else
-    out[#out + 1] = '"' .. tostring(v) .. '"'
-  end
-end
-M.array_mt = {}  -- setmetatable({}, cli.array_mt): an empty JSON array
-
+-- JSON text of a Lua value (fieldlab.json): NaN and infinities as null.
 function M.json(v)
-  local out = {}
-  json(v, out)
-  return table.concat(out)
+  return (require("fieldlab.json").encode(v))
 end
 
 -- Write text to the file path ("-": stdout); a failure to write is a failed run.
