@@ -641,6 +641,10 @@ fl_status fl_check_stats(size_t n, const double *v, int nq, const double *q, dou
     out->sd = sqrt(fmax(var, 0));
     out->se = out->sd / sqrt((double)k);
   }
+  if (k > 1 && B > 0 && k > UINT32_MAX) {
+    free(s);
+    return fl_fail(FL_ERANGE, "the bootstrap takes at most 2^32 - 1 values, not %zu", k);
+  }
   if (k > 1 && B > 0) {
     double *bm = malloc(sizeof(double) * B);
     if (!bm) {
@@ -655,15 +659,22 @@ fl_status fl_check_stats(size_t n, const double *v, int nq, const double *q, dou
       return fl_fail(FL_ENOMEM, "no memory");
     }
     memcpy(orig, s, sizeof(double) * k);
-#pragma omp parallel for schedule(static) if (B * k > 1000000)
-    for (size_t r = 0; r < B; r++) {
-      double acc = 0;
-      for (size_t i = 0; i < k; i++) {
-        size_t j = (size_t)(fl_rng_uniform(seed, stream, (uint64_t)r * k + i) * (double)k);
-        if (j >= k) j = k - 1;
-        acc += orig[j];
+    /* resample r draws the indices of blocks r * ceil(k/4) ... (four per
+       Philox block), in chunks that stay in cache */
+    const size_t per = (k + 3) & ~(size_t)3;
+#pragma omp parallel if (B * k > 1000000)
+    {
+      uint32_t idx[1024];
+#pragma omp for schedule(static)
+      for (size_t r = 0; r < B; r++) {
+        double acc = 0;
+        for (size_t i = 0; i < k; i += 1024) {
+          size_t m = k - i < 1024 ? k - i : 1024;
+          fl_rng_fill_index(seed, stream, (uint64_t)r * per + i, m, (uint32_t)k, idx);
+          for (size_t q = 0; q < m; q++) acc += orig[idx[q]];
+        }
+        bm[r] = acc / (double)k;
       }
-      bm[r] = acc / (double)k;
     }
     qsort(bm, B, sizeof(double), cmp_double);
     out->ci_lo = quantile(bm, B, (1 - level) / 2);

@@ -46,6 +46,16 @@ static inline double u53(uint32_t a, uint32_t b)
   return (double)x * 0x1.0p-53;
 }
 
+void fl_rng_fill_index(uint64_t seed, uint64_t stream, uint64_t start, size_t n, uint32_t k, uint32_t *out)
+{
+  uint64_t b = start >> 2;
+  for (size_t j = 0; j < n; j += 4, b++) {
+    uint32_t w[4];
+    block(seed, stream, b, w);
+    for (size_t q = 0; q < 4 && j + q < n; q++) out[j + q] = (uint32_t)(((uint64_t)w[q] * k) >> 32);
+  }
+}
+
 double fl_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index)
 {
   uint32_t w[4];

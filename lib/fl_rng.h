@@ -15,6 +15,11 @@ double fl_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
 /* The index-th standard normal number of (seed, stream) (Box-Muller). */
 double fl_rng_normal(uint64_t seed, uint64_t stream, uint64_t index);
 
+/* out[j] = a uniform integer in [0, k), 0 < k < 2^32, j < n: four per
+ * Philox block, the 32-bit words of blocks start/4, ... scaled by k
+ * (multiply-shift: bias below k / 2^32). start must be a multiple of 4. */
+void fl_rng_fill_index(uint64_t seed, uint64_t stream, uint64_t start, size_t n, uint32_t k, uint32_t *out);
+
 /* out[k] = fl_rng_uniform/normal(seed, stream, start + k), k < n, in parallel. */
 void fl_rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t start, size_t n, double *out);
 void fl_rng_fill_normal(uint64_t seed, uint64_t stream, uint64_t start, size_t n, double *out);

@@ -111,6 +111,32 @@ static void test_thread_independence(void **state)
   free(a); free(b); free(c);
 }
 
+/* Bootstrap indices: the words of the Philox blocks scaled by k, every value
+   of [0, k) about equally often (chi-square), and a start inside the stream
+   continues it. */
+static void test_fill_index(void **state)
+{
+  (void)state;
+  enum { K = 7, N = 70001 };
+  uint32_t *idx = malloc(N * sizeof *idx), *tail = malloc(N * sizeof *tail);
+  assert_true(idx && tail);
+  fl_rng_fill_index(5, 3, 0, N, K, idx);
+  uint32_t ctr[4] = {2, 0, 3, 0}, key[2] = {5, 0}, w[4];
+  fl_rng_philox(ctr, key, w);
+  for (int q = 0; q < 4; q++) assert_int_equal(idx[8 + q], (uint32_t)(((uint64_t)w[q] * K) >> 32));
+  long count[K] = {0};
+  for (size_t i = 0; i < N; i++) {
+    assert_true(idx[i] < K);
+    count[idx[i]]++;
+  }
+  double chi2 = 0, e = (double)N / K;
+  for (int j = 0; j < K; j++) chi2 += (count[j] - e) * (count[j] - e) / e;
+  assert_true(chi2 < 22.5); /* 6 degrees of freedom: P(chi2 > 22.5) = 0.001 */
+  fl_rng_fill_index(5, 3, 1000, N - 1000, K, tail);
+  for (size_t i = 1000; i < N; i++) assert_int_equal(tail[i - 1000], idx[i]);
+  free(idx); free(tail);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -119,6 +145,7 @@ int main(void)
     T(test_normal_moments),
     T(test_streams_and_seeds_differ),
     T(test_thread_independence),
+    T(test_fill_index),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
