@@ -14,7 +14,7 @@ if not out then
   out = os.tmpname()
   os.remove(out)
 end
-assert(os.execute("mkdir -p '" .. out .. "'"), "cannot create " .. out)
+fieldlab.mkdir(out)
 local function file(name) return out .. "/" .. name end
 
 local n = small and 2000 or 50000
