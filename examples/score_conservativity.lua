@@ -147,41 +147,29 @@ for si, set in ipairs(sets) do
     runs[#runs + 1] = { label = "exact score heun", field = vp:noised(set.density).score, solver = "heun" }
     runs[#runs + 1] = { label = "exact, projected, heun", field = projected(vp:noised(set.density).score), solver = "heun" }
   end
-  R.samples = {}
-  for _, r in ipairs(runs) do
-    local t0 = fieldlab.clock()
-    local xs, info = sample.ode{ field = r.field or r.net.score, kind = "score", schedule = vp, x_T = xT,
-      solver = r.solver, steps = S.sample_steps, grid = r.solver == "heun" and "edm" or "logsnr", t_min = T_MIN }
-    local row = { label = r.label, nfe = info.nfe, seconds = fieldlab.clock() - t0 }
-    row.mmd = metric.mmd(xs, exact, MMD_OPTS)
-    row.escaped = escaped(xs)
-    row.sliced_w2 = metric.sliced_w2(xs, exact, { seed = 10 })
+  -- one row of sample metrics against the exact samples
+  local function measure(label, xs, nfe)
+    local row = { label = label, nfe = nfe, mmd = metric.mmd(xs, exact, MMD_OPTS), escaped = escaped(xs),
+      sliced_w2 = metric.sliced_w2(xs, exact, { seed = 10 }) }
     if set.density then
       local ll, se = metric.mean_loglik(xs, set.density)
       row.nll, row.nll_se = -ll, se
     else
       row.support = in_checkerboard(xs)
     end
+    R.samples[#R.samples + 1] = row
+    return row
+  end
+  R.samples = {}
+  for _, r in ipairs(runs) do
+    local t0 = fieldlab.clock()
+    local xs, info = sample.ode{ field = r.field or r.net.score, kind = "score", schedule = vp, x_T = xT,
+      solver = r.solver, steps = S.sample_steps, grid = r.solver == "heun" and "edm" or "logsnr", t_min = T_MIN }
+    measure(r.label, xs, info.nfe).seconds = fieldlab.clock() - t0
     r.xs = xs
-    R.samples[#R.samples + 1] = row
   end
-  do -- the scale of the metrics: no model at all, the prior draws themselves
-    local row = { label = "prior N(0, I) (no model)", nfe = 0, mmd = metric.mmd(xT, exact, MMD_OPTS),
-      sliced_w2 = metric.sliced_w2(xT, exact, { seed = 10 }), escaped = escaped(xT) }
-    if set.density then
-      local ll, se = metric.mean_loglik(xT, set.density)
-      row.nll, row.nll_se = -ll, se
-    else
-      row.support = in_checkerboard(xT)
-    end
-    R.samples[#R.samples + 1] = row
-  end
-  if set.density then
-    local ll, se = metric.mean_loglik(exact, set.density)
-    R.samples[#R.samples + 1] = { label = "exact samples", nfe = 0, mmd = floor_mmd, sliced_w2 = 0, nll = -ll, nll_se = se }
-  else
-    R.samples[#R.samples + 1] = { label = "exact samples", nfe = 0, mmd = floor_mmd, sliced_w2 = 0, support = in_checkerboard(exact) }
-  end
+  measure("prior N(0, I) (no model)", xT, 0) -- the scale of the metrics: no model at all
+  measure("exact samples", exact, 0).mmd = floor_mmd -- the noise floor (another exact sample set)
   set.runs, set.nets, set.exact, set.pts = runs, nets, exact, pts
 
   for _, nt in ipairs(nets) do
