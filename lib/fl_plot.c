@@ -601,7 +601,7 @@ static void log_labels(int yaxis, double lo, double hi) {
   int nm = 3, count = 0;
   for (int d = (int)floor(lo); d <= (int)ceil(hi); d++)
     for (int m = 0; m < 3; m++) count += log10(mant[m]) + d >= lo - eps && log10(mant[m]) + d <= hi + eps;
-  if (count < 2) nm = 9;
+  if (count < 3) nm = 9;
   for (int d = (int)floor(lo); d <= (int)ceil(hi); d++)
     for (int m = 0; m < nm; m++) {
       double v = log10(mant[m]) + d;
