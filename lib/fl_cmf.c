@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,16 @@ fl_status fl_real_neg(const fl_real *a, fl_real **out)
 }
 
 long fl_real_digits(const fl_real *a) { return a->digits; }
+mpfr_srcptr fl_real_mpfr(const fl_real *a) { return a->v; }
+
+fl_status fl_real_from_mpfr(mpfr_srcptr x, long digits, fl_real **out)
+{
+  *out = NULL;
+  if (!mpfr_number_p(x)) return fl_fail(FL_ENAN, "not a finite number");
+  if (!(*out = real_alloc(digits))) return oom();
+  mpfr_set((*out)->v, x, MPFR_RNDN);
+  return FL_OK;
+}
 double fl_real_to_double(const fl_real *a) { return mpfr_get_d(a->v, MPFR_RNDN); }
 int fl_real_cmp(const fl_real *a, const fl_real *b) { return mpfr_cmp(a->v, b->v); }
 
@@ -1148,7 +1159,11 @@ fl_status fl_cmf_entry(const fl_cmf *c, int a, int i, int j, fl_poly **out)
   return fl_poly_subs(p, 0, NULL, NULL, out);
 }
 
-fl_status fl_cmf_new(int dim, const char *const *axes, int rank, const fl_poly *const *M, fl_cmf **out)
+/* The field over the axes, the parameter names params (kept even where no
+ * entry uses them) and every variable of the entries; strict: every
+ * non-axis variable must be among params. */
+static fl_status cmf_build(int dim, const char *const *axes, int np, const char *const *params, int strict, int rank,
+                           const fl_poly *const *M, fl_cmf **out)
 {
   *out = NULL;
   if (dim < 1 || dim > FL_CMF_MAXDIM) return fl_fail(FL_ERANGE, "a CMF has 1 to %d axes, not %d", FL_CMF_MAXDIM, dim);
@@ -1163,12 +1178,36 @@ fl_status fl_cmf_new(int dim, const char *const *axes, int rank, const fl_poly *
     for (int b = 0; b < a; b++)
       if (strcmp(axes[a], axes[b]) == 0) return fl_fail(FL_EINVAL, "axis '%s' is named twice", axes[a]);
   }
+  if (np < 0) np = 0;
+  for (int k = 0; k < np; k++) {
+    fl_poly *v;
+    fl_status st = fl_poly_var(params[k], &v);
+    if (st) return st;
+    fl_poly_free(v);
+    if (strcmp(params[k], "n") == 0) return fl_fail(FL_EINVAL, "'n' is reserved for trajectories; name the parameter otherwise");
+    for (int a = 0; a < dim; a++)
+      if (strcmp(params[k], axes[a]) == 0) return fl_fail(FL_EINVAL, "'%s' is an axis and cannot be a parameter too", params[k]);
+  }
   int rr = rank * rank;
-  /* the variable set: axes plus every variable of the entries */
-  const char **names = malloc(sizeof *names * (size_t)(dim + FL_POLY_MAXVARS * dim * rr));
+  if (strict)
+    for (int k = 0; k < dim * rr; k++) {
+      const char *used[FL_POLY_MAXVARS];
+      int nu = fl_poly_used_vars(M[k], used);
+      for (int u = 0; u < nu; u++) {
+        int known = 0;
+        for (int a = 0; a < dim; a++) known = known || strcmp(used[u], axes[a]) == 0;
+        for (int q = 0; q < np; q++) known = known || strcmp(used[u], params[q]) == 0;
+        if (!known)
+          return fl_fail(FL_EINVAL, "M_%s[%d][%d] uses '%s', which is neither an axis nor a declared parameter",
+                         axes[k / rr], (k % rr) / rank + 1, k % rank + 1, used[u]);
+      }
+    }
+  /* the variable set: axes, parameters and every variable of the entries */
+  const char **names = malloc(sizeof *names * (size_t)(dim + np + FL_POLY_MAXVARS * dim * rr));
   if (!names) return oom();
   int nn = 0;
   for (int a = 0; a < dim; a++) names[nn++] = axes[a];
+  for (int q = 0; q < np; q++) names[nn++] = params[q];
   for (int k = 0; k < dim * rr; k++) nn += fl_poly_used_vars(M[k], names + nn);
   fl_cmf *c = fl_calloc(1, sizeof *c);
   fl_status st = FL_OK;
@@ -1177,6 +1216,11 @@ fl_status fl_cmf_new(int dim, const char *const *axes, int rank, const fl_poly *
   c->r = rank;
   if ((st = fl_vars_new(nn, names, &c->vars))) { free(names); fl_free(c, sizeof *c); return st; }
   free(names);
+  if (c->vars->n > FL_POLY_MAXVARS) {
+    fl_vars_release(c->vars);
+    fl_free(c, sizeof *c);
+    return fl_fail(FL_ERANGE, "too many variables (at most %d axes and parameters)", FL_POLY_MAXVARS);
+  }
   c->axes = calloc((size_t)dim, sizeof *c->axes);
   c->axis_var = calloc((size_t)dim, sizeof *c->axis_var);
   c->M = calloc((size_t)(dim * rr), sizeof *c->M);
@@ -1199,6 +1243,160 @@ fl_status fl_cmf_new(int dim, const char *const *axes, int rank, const fl_poly *
   return FL_OK;
 fail:
   fl_cmf_free(c);
+  return st;
+}
+
+fl_status fl_cmf_new(int dim, const char *const *axes, int rank, const fl_poly *const *M, fl_cmf **out)
+{
+  return cmf_build(dim, axes, 0, NULL, 0, rank, M, out);
+}
+
+fl_status fl_cmf_new_params(int dim, const char *const *axes, int np, const char *const *params, int rank,
+                            const fl_poly *const *M, fl_cmf **out)
+{
+  return cmf_build(dim, axes, np, params, np >= 0, rank, M, out);
+}
+
+static int is_axis_var(const fl_cmf *c, int v)
+{
+  for (int a = 0; a < c->dim; a++)
+    if (c->axis_var[a] == v) return 1;
+  return 0;
+}
+
+int fl_cmf_nparams(const fl_cmf *c) { return c->vars->n - c->dim; }
+
+const char *fl_cmf_param(const fl_cmf *c, int k)
+{
+  for (int v = 0; v < c->vars->n; v++) {
+    if (is_axis_var(c, v)) continue;
+    if (k-- == 0) return c->vars->names[v];
+  }
+  return NULL;
+}
+
+/* The parameter names of c (pointers into c), in order; returns the count. */
+static int param_names(const fl_cmf *c, const char **out)
+{
+  int np = 0;
+  for (int v = 0; v < c->vars->n; v++)
+    if (!is_axis_var(c, v)) out[np++] = c->vars->names[v];
+  return np;
+}
+
+/* A new field with c's axes and parameters (less the names in drop) and
+ * matrices M (taken: freed here). */
+static fl_status rebuild(const fl_cmf *c, int ndrop, const char *const *drop, fl_poly **M, fl_cmf **out)
+{
+  const char *params[FL_POLY_MAXVARS];
+  int np = param_names(c, params), kept = 0;
+  for (int k = 0; k < np; k++) {
+    int dropped = 0;
+    for (int d = 0; d < ndrop; d++) dropped = dropped || strcmp(params[k], drop[d]) == 0;
+    if (!dropped) params[kept++] = params[k];
+  }
+  fl_status st = cmf_build(c->dim, (const char *const *)c->axes, kept, params, 0, c->r, (const fl_poly *const *)M, out);
+  for (int k = 0; k < c->dim * c->r * c->r; k++) fl_poly_free(M[k]);
+  return st;
+}
+
+fl_status fl_cmf_subs(const fl_cmf *c, int n, const char *const *names, const fl_poly *const *vals, fl_cmf **out)
+{
+  *out = NULL;
+  for (int i = 0; i < n; i++) {
+    for (int a = 0; a < c->dim; a++)
+      if (strcmp(names[i], c->axes[a]) == 0)
+        return fl_fail(FL_EINVAL, "'%s' is an axis: only parameters can be substituted", names[i]);
+    int v = fl_vars_index(c->vars, names[i]);
+    if (v < 0) {
+      const char *params[FL_POLY_MAXVARS];
+      int np = param_names(c, params);
+      char list[512] = "";
+      size_t len = 0;
+      for (int k = 0; k < np && len + 80 < sizeof list; k++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "", params[k]);
+      return fl_fail(FL_EINVAL, "'%s' is not a parameter of this CMF (parameters: %s)", names[i], np ? list : "none");
+    }
+  }
+  int rr = c->r * c->r, total = c->dim * rr;
+  fl_poly **M = calloc((size_t)total, sizeof *M);
+  if (!M) return oom();
+  fl_status st = FL_OK;
+  for (int k = 0; k < total && !st; k++) st = fl_poly_subs(c->M[k], n, names, vals, &M[k]);
+  if (st) {
+    for (int k = 0; k < total; k++) fl_poly_free(M[k]);
+    free(M);
+    return st;
+  }
+  st = rebuild(c, n, names, M, out);
+  free(M);
+  return st;
+}
+
+fl_status fl_cmf_dual(const fl_cmf *c, fl_cmf **out)
+{
+  *out = NULL;
+  int r = c->r, rr = r * r, total = c->dim * rr;
+  fl_poly **M = calloc((size_t)total, sizeof *M), *inv[FL_CMF_MAXRANK * FL_CMF_MAXRANK];
+  if (!M) return oom();
+  fl_status st = FL_OK;
+  for (int a = 0; a < c->dim && !st; a++) {
+    st = fl_poly_mat_inv(r, (const fl_poly *const *)(c->M + a * rr), inv);
+    if (st) {
+      st = fl_fail(FL_ESINGULAR, "M_%s is singular (det = 0 identically): the dual needs its inverse", c->axes[a]);
+      break;
+    }
+    for (int i = 0; i < r; i++)
+      for (int j = 0; j < r; j++) M[a * rr + i * r + j] = inv[j * r + i];
+  }
+  if (st) {
+    for (int k = 0; k < total; k++) fl_poly_free(M[k]);
+    free(M);
+    return st;
+  }
+  st = rebuild(c, 0, NULL, M, out);
+  free(M);
+  return st;
+}
+
+fl_status fl_cmf_coboundary(const fl_cmf *c, const fl_poly *const *U, fl_cmf **out)
+{
+  *out = NULL;
+  int r = c->r, rr = r * r, total = c->dim * rr;
+  fl_poly *Ui[FL_CMF_MAXRANK * FL_CMF_MAXRANK], *Us[FL_CMF_MAXRANK * FL_CMF_MAXRANK] = {0},
+          *T[FL_CMF_MAXRANK * FL_CMF_MAXRANK] = {0};
+  fl_status st = fl_poly_mat_inv(r, U, Ui);
+  if (st) return fl_fail(FL_ESINGULAR, "U is singular (det U = 0 identically): a coboundary needs an invertible U");
+  fl_poly **M = calloc((size_t)total, sizeof *M);
+  if (!M) { for (int k = 0; k < rr; k++) fl_poly_free(Ui[k]); return oom(); }
+  for (int a = 0; a < c->dim && !st; a++) {
+    /* U(P + e_a) */
+    fl_poly *xv = NULL, *one = NULL, *sh = NULL;
+    st = fl_poly_var(c->axes[a], &xv);
+    if (!st) st = fl_poly_from_si(1, &one);
+    if (!st) st = fl_poly_arith(FL_ARITH_ADD, xv, one, &sh);
+    const char *nm = c->axes[a];
+    for (int k = 0; k < rr && !st; k++) st = fl_poly_subs(U[k], 1, &nm, (const fl_poly *const *)&sh, &Us[k]);
+    fl_poly_free(xv);
+    fl_poly_free(one);
+    fl_poly_free(sh);
+    /* U^-1 M_a U(P + e_a) */
+    if (!st) st = fl_poly_mat_mul(r, (const fl_poly *const *)Ui, (const fl_poly *const *)(c->M + a * rr), T);
+    if (!st) st = fl_poly_mat_mul(r, (const fl_poly *const *)T, (const fl_poly *const *)Us, M + a * rr);
+    for (int k = 0; k < rr; k++) {
+      fl_poly_free(Us[k]);
+      fl_poly_free(T[k]);
+      Us[k] = T[k] = NULL;
+    }
+  }
+  for (int k = 0; k < rr; k++) fl_poly_free(Ui[k]);
+  if (st) {
+    for (int k = 0; k < total; k++) fl_poly_free(M[k]);
+    free(M);
+    return st;
+  }
+  st = rebuild(c, 0, NULL, M, out);
+  free(M);
   return st;
 }
 

@@ -12,6 +12,7 @@
 #define FL_CMF_H
 
 #include <stdint.h>
+#include <mpfr.h>
 #include "fl_core.h"
 #include "fl_poly.h"
 
@@ -35,6 +36,10 @@ void fl_real_free(fl_real *a);
 fl_status fl_real_arith(fl_arith op, const fl_real *a, const fl_real *b, fl_real **out);
 fl_status fl_real_neg(const fl_real *a, fl_real **out);
 long fl_real_digits(const fl_real *a);
+/* The MPFR value inside (valid while a lives), and a real from an MPFR
+ * value rounded to `digits` significant digits (FL_ENAN when not finite). */
+mpfr_srcptr fl_real_mpfr(const fl_real *a);
+fl_status fl_real_from_mpfr(mpfr_srcptr x, long digits, fl_real **out);
 double fl_real_to_double(const fl_real *a);
 int fl_real_cmp(const fl_real *a, const fl_real *b);
 /* Decimal text with `digits` significant digits (<= 0: the value's own);
@@ -99,7 +104,27 @@ typedef struct fl_cmf fl_cmf;
  * M[a*rank*rank + i*rank + j]. Entries may use further variables
  * (parameters). 2 <= rank <= 8, 1 <= dim <= 8. */
 fl_status fl_cmf_new(int dim, const char *const *axes, int rank, const fl_poly *const *M, fl_cmf **out);
+/* The same with declared parameters: params[0..np-1] are parameters even
+ * where no entry uses them (distinct from the axes, not "n"), and any other
+ * non-axis variable of an entry is FL_EINVAL naming the entry. */
+fl_status fl_cmf_new_params(int dim, const char *const *axes, int np, const char *const *params, int rank,
+                            const fl_poly *const *M, fl_cmf **out);
 void fl_cmf_free(fl_cmf *c);
+/* The parameters: the variables that are not axes, sorted by name (the
+ * names are valid while c lives). */
+int fl_cmf_nparams(const fl_cmf *c);
+const char *fl_cmf_param(const fl_cmf *c, int k);
+/* The field with parameters names[i] := vals[i] (rational functions of the
+ * remaining parameters, or numbers). Naming an axis or a name that is no
+ * parameter is FL_EINVAL. */
+fl_status fl_cmf_subs(const fl_cmf *c, int n, const char *const *names, const fl_poly *const *vals, fl_cmf **out);
+/* The dual field M_a -> (M_a^-1)^T (conservative when c is: the walk from P
+ * to Q becomes (W^-1)^T); FL_ESINGULAR when an M_a is singular. */
+fl_status fl_cmf_dual(const fl_cmf *c, fl_cmf **out);
+/* The coboundary M_a(P) -> U(P)^-1 M_a(P) U(P + e_a) by the r x r matrix U
+ * (rational functions of the axes and parameters; the walk from P to Q
+ * becomes U(P)^-1 W U(Q)); FL_ESINGULAR when det U = 0 identically. */
+fl_status fl_cmf_coboundary(const fl_cmf *c, const fl_poly *const *U, fl_cmf **out);
 int fl_cmf_dim(const fl_cmf *c);
 int fl_cmf_rank(const fl_cmf *c);
 const char *fl_cmf_axis(const fl_cmf *c, int a);

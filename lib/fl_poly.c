@@ -272,7 +272,6 @@ static int cmpstr(const void *a, const void *b) { return strcmp(*(char *const *)
 fl_status fl_vars_new(int n, const char *const *names, fl_vars **out)
 {
   *out = NULL;
-  if (n > FL_POLY_MAXVARS) return fl_fail(FL_ERANGE, "too many variables (%d, at most %d)", n, FL_POLY_MAXVARS);
   fl_vars *v = fl_calloc(1, sizeof *v);
   if (!v) return oom();
   v->refc = 1;
@@ -295,6 +294,12 @@ fl_status fl_vars_new(int n, const char *const *names, fl_vars **out)
     m++;
   }
   free(tmp);
+  if (m > FL_POLY_MAXVARS) {
+    for (int j = 0; j < m; j++) free(v->names[j]);
+    free(v->names);
+    fl_free(v, sizeof *v);
+    return fl_fail(FL_ERANGE, "too many variables (%d, at most %d)", m, FL_POLY_MAXVARS);
+  }
   v->n = m;
   fmpq_mpoly_ctx_init(v->ctx, m, ORD);
   *out = v;
@@ -841,6 +846,146 @@ char *fl_poly_str(const fl_poly *a)
   free(n);
   free(d);
   return s;
+}
+
+
+/* ------------------------------------------------------------ matrices */
+
+static void free_polys(fl_poly **a, int n)
+{
+  if (!a) return;
+  for (int k = 0; k < n; k++) {
+    fl_poly_free(a[k]);
+    a[k] = NULL;
+  }
+}
+
+static fl_status mat_check(int r)
+{
+  if (r < 1 || r > 16) return fl_fail(FL_ERANGE, "matrices must be 1x1 to 16x16, not %dx%d", r, r);
+  return FL_OK;
+}
+
+fl_status fl_poly_mat_mul(int r, const fl_poly *const *A, const fl_poly *const *B, fl_poly **C)
+{
+  fl_status st = mat_check(r);
+  if (st) return st;
+  for (int k = 0; k < r * r; k++) C[k] = NULL;
+  fl_poly *t = NULL, *s = NULL;
+  for (int i = 0; i < r && !st; i++)
+    for (int j = 0; j < r && !st; j++) {
+      fl_poly *acc = NULL;
+      if ((st = fl_poly_from_si(0, &acc))) break;
+      for (int k = 0; k < r && !st; k++) {
+        if (fl_poly_is_zero(A[i * r + k]) || fl_poly_is_zero(B[k * r + j])) continue;
+        if ((st = fl_poly_arith(FL_ARITH_MUL, A[i * r + k], B[k * r + j], &t))) break;
+        st = fl_poly_arith(FL_ARITH_ADD, acc, t, &s);
+        fl_poly_free(t);
+        t = NULL;
+        if (!st) { fl_poly_free(acc); acc = s; s = NULL; }
+      }
+      C[i * r + j] = acc;
+    }
+  if (st) free_polys(C, r * r);
+  return st;
+}
+
+/* Gauss-Jordan on a copy of A; with inv != NULL the inverse goes there,
+ * with det != NULL the determinant. */
+static fl_status gauss(int r, const fl_poly *const *A, fl_poly **inv, fl_poly **det)
+{
+  fl_status st = mat_check(r);
+  if (st) return st;
+  int rr = r * r;
+  fl_poly **a = calloc((size_t)rr, sizeof *a), **b = calloc((size_t)rr, sizeof *b);
+  fl_poly *d = NULL, *f = NULL, *t = NULL, *s = NULL;
+  if (!a || !b) { free(a); free(b); return oom(); }
+  for (int k = 0; k < rr && !st; k++) {
+    st = fl_poly_copy(A[k], &a[k]);
+    if (!st) st = fl_poly_from_si(k / r == k % r, &b[k]);
+  }
+  if (!st) st = fl_poly_from_si(1, &d);
+  for (int c = 0; c < r && !st; c++) {
+    int p = -1;
+    for (int i = c; i < r; i++)
+      if (!fl_poly_is_zero(a[i * r + c])) { p = i; break; }
+    if (p < 0) {
+      if (det) {
+        fl_poly_free(d);
+        d = NULL;
+        st = fl_poly_from_si(0, &d);
+        break;
+      }
+      st = fl_fail(FL_ESINGULAR, "the matrix is singular (its determinant is identically 0)");
+      break;
+    }
+    if (p != c) {
+      for (int j = 0; j < r; j++) {
+        fl_poly *x = a[p * r + j]; a[p * r + j] = a[c * r + j]; a[c * r + j] = x;
+        x = b[p * r + j]; b[p * r + j] = b[c * r + j]; b[c * r + j] = x;
+      }
+      if ((st = fl_poly_neg(d, &t))) break;
+      fl_poly_free(d);
+      d = t;
+      t = NULL;
+    }
+    /* d *= pivot; row c /= pivot */
+    if ((st = fl_poly_arith(FL_ARITH_MUL, d, a[c * r + c], &t))) break;
+    fl_poly_free(d);
+    d = t;
+    t = NULL;
+    if ((st = fl_poly_copy(a[c * r + c], &f))) break;
+    for (int j = 0; j < r && !st; j++) {
+      if (!(st = fl_poly_arith(FL_ARITH_DIV, a[c * r + j], f, &t))) { fl_poly_free(a[c * r + j]); a[c * r + j] = t; t = NULL; }
+      if (!st && !(st = fl_poly_arith(FL_ARITH_DIV, b[c * r + j], f, &t))) { fl_poly_free(b[c * r + j]); b[c * r + j] = t; t = NULL; }
+    }
+    fl_poly_free(f);
+    f = NULL;
+    for (int i = 0; i < r && !st; i++) {
+      if (i == c || fl_poly_is_zero(a[i * r + c])) continue;
+      if ((st = fl_poly_copy(a[i * r + c], &f))) break;
+      for (int j = 0; j < r && !st; j++) {
+        if (!(st = fl_poly_arith(FL_ARITH_MUL, f, a[c * r + j], &t))) {
+          st = fl_poly_arith(FL_ARITH_SUB, a[i * r + j], t, &s);
+          fl_poly_free(t);
+          t = NULL;
+          if (!st) { fl_poly_free(a[i * r + j]); a[i * r + j] = s; s = NULL; }
+        }
+        if (!st && inv && !(st = fl_poly_arith(FL_ARITH_MUL, f, b[c * r + j], &t))) {
+          st = fl_poly_arith(FL_ARITH_SUB, b[i * r + j], t, &s);
+          fl_poly_free(t);
+          t = NULL;
+          if (!st) { fl_poly_free(b[i * r + j]); b[i * r + j] = s; s = NULL; }
+        }
+      }
+      fl_poly_free(f);
+      f = NULL;
+    }
+  }
+  if (!st && inv)
+    for (int k = 0; k < rr; k++) { inv[k] = b[k]; b[k] = NULL; }
+  if (!st && det) { *det = d; d = NULL; }
+  free_polys(a, rr);
+  free_polys(b, rr);
+  free(a);
+  free(b);
+  fl_poly_free(d);
+  fl_poly_free(f);
+  fl_poly_free(t);
+  fl_poly_free(s);
+  return st;
+}
+
+fl_status fl_poly_mat_inv(int r, const fl_poly *const *A, fl_poly **out)
+{
+  for (int k = 0; k < r * r && r >= 1 && r <= 16; k++) out[k] = NULL;
+  return gauss(r, A, out, NULL);
+}
+
+fl_status fl_poly_mat_det(int r, const fl_poly *const *A, fl_poly **out)
+{
+  *out = NULL;
+  return gauss(r, A, NULL, out);
 }
 
 /* ------------------------------------------------------------ parser */

@@ -116,6 +116,18 @@ fl_status fl_poly_eval(const fl_poly *a, int n, const char *const *names, const 
  * out of memory. */
 char *fl_poly_str(const fl_poly *a);
 
+/* ------------------------------------------------------------ matrices of rational functions */
+
+/* r x r matrices (1 <= r <= 16), row-major arrays of r*r values; out gets
+ * r*r new values (the caller frees each; the array itself is the caller's). */
+/* C = A B. */
+fl_status fl_poly_mat_mul(int r, const fl_poly *const *A, const fl_poly *const *B, fl_poly **C);
+/* The inverse of A by Gauss-Jordan elimination over the rational functions;
+ * FL_ESINGULAR when det A is identically 0. */
+fl_status fl_poly_mat_inv(int r, const fl_poly *const *A, fl_poly **out);
+/* The determinant (fraction-free elimination over the rational functions). */
+fl_status fl_poly_mat_det(int r, const fl_poly *const *A, fl_poly **out);
+
 /* ------------------------------------------------------------ internals shared with fl_cmf */
 
 /* A variable set with the given names (sorted and deduplicated here). */

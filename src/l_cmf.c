@@ -5,8 +5,11 @@
 #include "l_util.h"
 #include "fl_poly.h"
 #include "fl_cmf.h"
+#include "fl_pslq.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -616,6 +619,144 @@ static int c_is_real(lua_State *L)
   return 1;
 }
 
+
+/* const.pslq(values [, opts]) */
+static const char *const pslq_opts[] = {"maxcoeff", "maxsteps", "digits", NULL};
+
+static void push_relation(lua_State *L, const long *rel, int n)
+{
+  lua_createtable(L, n, 0);
+  for (int k = 0; k < n; k++) {
+    lua_pushinteger(L, (lua_Integer)rel[k]);
+    lua_rawseti(L, -2, k + 1);
+  }
+}
+
+static int c_pslq(lua_State *L)
+{
+  const char *fname = "const.pslq";
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 2);
+  l_checkopts(L, 2, pslq_opts);
+  int n = (int)lua_rawlen(L, 1);
+  if (n < 2) l_error(L, fname, "needs a list of at least 2 values, got %d", n);
+  if (n > FL_PSLQ_MAXN) l_error(L, fname, "at most %d values, got %d", FL_PSLQ_MAXN, n);
+  /* the digits the values carry (exact values: no limit) */
+  long avail = LONG_MAX;
+  int limiting = 0;
+  lua_newtable(L);
+  int vals = lua_gettop(L); /* the values, converted below */
+  for (int k = 1; k <= n; k++) {
+    lua_rawgeti(L, 1, k);
+    int vi = lua_gettop(L);
+    long d = LONG_MAX;
+    if (test_real(L, vi)) {
+      d = fl_real_digits(test_real(L, vi));
+    } else if (lua_isinteger(L, vi) || test_rat(L, vi)) {
+      d = LONG_MAX;
+    } else if (lua_type(L, vi) == LUA_TNUMBER) {
+      double x = lua_tonumber(L, vi);
+      if (!isfinite(x)) l_error(L, fname, "value %d is not a finite number", k);
+      d = 17;
+    } else if (lua_type(L, vi) == LUA_TSTRING) {
+      d = fl_real_digits(to_real(L, vi, 0, fname));
+    } else {
+      l_error(L, fname, "value %d must be a Real, a number, a Rational or a decimal string, not a %s", k,
+              luaL_typename(L, vi));
+    }
+    if (d < avail) { avail = d; limiting = k; }
+    lua_rawseti(L, vals, k);
+  }
+  long digits;
+  if (!lua_isnil(L, 2) && lua_getfield(L, 2, "digits") != LUA_TNIL) {
+    int isint;
+    lua_Integer dd = lua_tointegerx(L, -1, &isint);
+    if (!isint || dd < 15 || dd > 10000000)
+      l_error(L, fname, "option 'digits' must be an integer from 15 to 10^7 (PSLQ needs at least 53 bits), not %s",
+              luaL_tolstring(L, -1, NULL));
+    if (dd > avail)
+      l_error(L, fname, "option 'digits' asks for %d digits, but value %d is known to only %d", (int)dd, limiting, (int)avail);
+    digits = (long)dd;
+  } else {
+    if (avail < 15)
+      l_error(L, fname, "value %d is known to only %d digits: PSLQ needs at least 15", limiting, (int)avail);
+    digits = avail == LONG_MAX ? 30 : avail;
+  }
+  lua_Integer maxcoeff = l_optinteger_field(L, 2, "maxcoeff", 1000);
+  if (maxcoeff < 1 || maxcoeff > ((lua_Integer)1 << 62)) l_error(L, fname, "option 'maxcoeff' must be 1 to 2^62");
+  lua_Integer defsteps = maxcoeff < 100 ? 100 : maxcoeff > 100000 ? 100000 : maxcoeff;
+  lua_Integer maxsteps = l_optinteger_field(L, 2, "maxsteps", defsteps);
+  if (maxsteps < 1 || maxsteps > 100000000) l_error(L, fname, "option 'maxsteps' must be 1 to 10^8");
+  mpfr_srcptr xs[FL_PSLQ_MAXN];
+  for (int k = 1; k <= n; k++) {
+    lua_rawgeti(L, vals, k);
+    xs[k - 1] = fl_real_mpfr(to_real(L, lua_gettop(L), digits, fname));
+    lua_rawseti(L, vals, k); /* keep the converted value alive */
+  }
+  long rel[FL_PSLQ_MAXN];
+  fl_pslq_result res;
+  fl_real *resid = NULL;
+  l_box *rb = NEWBOX(L, REAL_MT);
+  int rbi = lua_gettop(L);
+  {
+    fl_rat *z;
+    l_check(L, fl_rat_new(&z), fname);
+    fl_status st = fl_real_from_rat(z, digits, &resid);
+    fl_rat_free(z);
+    l_check(L, st, fname);
+    rb->p = resid;
+  }
+  l_check(L, fl_pslq(n, xs, digits, (long)maxcoeff, (long)maxsteps, rel, &res, (mpfr_ptr)fl_real_mpfr(resid)), fname);
+  lua_createtable(L, 0, 10);
+  int found = res.outcome == FL_PSLQ_FOUND;
+  lua_pushboolean(L, found);
+  lua_setfield(L, -2, "found");
+  lua_pushinteger(L, digits);
+  lua_setfield(L, -2, "digits");
+  lua_pushinteger(L, res.steps);
+  lua_setfield(L, -2, "steps");
+  lua_pushinteger(L, maxcoeff);
+  lua_setfield(L, -2, "maxcoeff");
+  if (res.norm_bound > 0) {
+    lua_pushnumber(L, res.norm_bound);
+    lua_setfield(L, -2, "norm_bound");
+  }
+  if (found || res.outcome == FL_PSLQ_UNCHECKED) {
+    push_relation(L, rel, n);
+    lua_setfield(L, -2, found ? "relation" : "candidate");
+    lua_pushvalue(L, rbi);
+    lua_setfield(L, -2, "residual");
+    lua_pushnumber(L, res.holds_digits);
+    lua_setfield(L, -2, "holds");
+  }
+  char msg[256];
+  switch (res.outcome) {
+  case FL_PSLQ_FOUND: msg[0] = '\0'; break;
+  case FL_PSLQ_NORM:
+    snprintf(msg, sizeof msg, "no relation with coefficients below maxcoeff = %lld: any relation has a norm of at "
+             "least about %.4g", (long long)maxcoeff, res.norm_bound);
+    break;
+  case FL_PSLQ_MAXSTEPS:
+    snprintf(msg, sizeof msg, "no relation found in %ld steps (maxsteps)", res.steps);
+    break;
+  case FL_PSLQ_PRECISION:
+    snprintf(msg, sizeof msg, "the working precision (%ld digits) was exhausted after %ld steps without a relation",
+             digits, res.steps);
+    break;
+  case FL_PSLQ_TINY:
+    snprintf(msg, sizeof msg, "value %ld is zero to the working precision (%ld digits)", res.tiny + 1, digits);
+    break;
+  case FL_PSLQ_UNCHECKED:
+    snprintf(msg, sizeof msg, "PSLQ proposed a relation that holds to only %.1f digits, fewer than the %.1f the "
+             "working precision (%ld digits) asks for", res.holds_digits, res.need_digits, digits);
+    break;
+  }
+  lua_pushstring(L, msg);
+  if (found) lua_pop(L, 1);
+  else lua_setfield(L, -2, "reason");
+  return 1;
+}
+
 /* ------------------------------------------------------------ CMF */
 
 static fl_cmf *check_cmf(lua_State *L) { return l_checkobj(L, 1, CMF_MT); }
@@ -679,7 +820,7 @@ static int read_matrix(lua_State *L, int idx, int anchors, int dim, const char *
   return r;
 }
 
-static const char *const new_opts[] = {"axes", "M", "validate", NULL};
+static const char *const new_opts[] = {"axes", "M", "params", "validate", NULL};
 
 static int cmf_new(lua_State *L)
 {
@@ -719,9 +860,25 @@ static int cmf_new(lua_State *L)
     for (int k = 0; k < r * r; k++) M[a * r * r + k] = tmp[k];
     lua_pop(L, 1);
   }
+  /* declared parameters */
+  const char *params[FL_POLY_MAXVARS];
+  int np = -1;
+  if (lua_getfield(L, 1, "params") != LUA_TNIL) {
+    if (!lua_istable(L, -1)) luaL_argerror(L, 1, "option 'params' must be a list of parameter names");
+    np = (int)lua_rawlen(L, -1);
+    if (np > FL_POLY_MAXVARS - dim) luaL_argerror(L, 1, "option 'params' names too many parameters");
+    for (int k = 0; k < np; k++) {
+      lua_rawgeti(L, -1, k + 1);
+      if (lua_type(L, -1) != LUA_TSTRING) luaL_argerror(L, 1, "parameter names must be strings");
+      params[k] = lua_tostring(L, -1);
+      lua_pop(L, 1); /* kept alive by the params table */
+    }
+  }
+  lua_rawseti(L, anchors, (lua_Integer)lua_rawlen(L, anchors) + 1);
   fl_cmf *c;
   l_box *box = NEWBOX(L, CMF_MT);
-  l_check(L, fl_cmf_new(dim, axes, rank, (const fl_poly *const *)M, &c), "cmf.new");
+  if (np >= 0) l_check(L, fl_cmf_new_params(dim, axes, np, params, rank, (const fl_poly *const *)M, &c), "cmf.new");
+  else l_check(L, fl_cmf_new(dim, axes, rank, (const fl_poly *const *)M, &c), "cmf.new");
   box->p = c;
   lua_getfield(L, 1, "validate");
   int validate = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
@@ -766,6 +923,141 @@ static int cmf_validate(lua_State *L)
             a, b, a, b, a, b, a, b);
   }
   lua_settop(L, 1);
+  return 1;
+}
+
+static int cmf_params(lua_State *L)
+{
+  fl_cmf *c = check_cmf(L);
+  int np = fl_cmf_nparams(c);
+  lua_createtable(L, np, 0);
+  for (int k = 0; k < np; k++) {
+    lua_pushstring(L, fl_cmf_param(c, k));
+    lua_rawseti(L, -2, k + 1);
+  }
+  return 1;
+}
+
+static int cmf_subs(lua_State *L)
+{
+  fl_cmf *c = check_cmf(L);
+  const char **names;
+  void **vals;
+  int n = collect_assign(L, 2, &names, &vals, 0, "CMF:subs");
+  fl_cmf *r;
+  l_box *box = NEWBOX(L, CMF_MT);
+  l_check(L, fl_cmf_subs(c, n, names, (const fl_poly *const *)vals, &r), "CMF:subs");
+  box->p = r;
+  return 1;
+}
+
+static int cmf_dual(lua_State *L)
+{
+  fl_cmf *c = check_cmf(L);
+  fl_cmf *r;
+  l_box *box = NEWBOX(L, CMF_MT);
+  l_check(L, fl_cmf_dual(c, &r), "CMF:dual");
+  box->p = r;
+  return 1;
+}
+
+/* An r x r matrix at idx (a table of rows of Poly-able entries, or a
+ * function of the variables vars returning one) into out; entries are
+ * anchored in the table at anchors. Returns r. */
+static int read_polymat(lua_State *L, int idx, int anchors, int nvars, const char *const *vars, int want,
+                        fl_poly **out, const char *fname, const char *what)
+{
+  idx = lua_absindex(L, idx);
+  if (lua_isfunction(L, idx)) {
+    lua_pushvalue(L, idx);
+    for (int a = 0; a < nvars; a++) {
+      fl_poly *v;
+      l_box *b = NEWBOX(L, POLY_MT);
+      l_check(L, fl_poly_var(vars[a], &v), fname);
+      b->p = v;
+    }
+    lua_call(L, nvars, 1);
+    lua_replace(L, idx);
+  }
+  if (!lua_istable(L, idx)) l_error(L, fname, "%s must be a matrix (a table of rows)", what);
+  int r = (int)lua_rawlen(L, idx);
+  if (r < 1 || r > 16) l_error(L, fname, "%s has %d rows: 1 to 16 are supported", what, r);
+  if (want && r != want) l_error(L, fname, "%s is %dx%d, the field's matrices %dx%d", what, r, r, want, want);
+  for (int i = 0; i < r; i++) {
+    lua_rawgeti(L, idx, i + 1);
+    if (!lua_istable(L, -1) || (int)lua_rawlen(L, -1) != r)
+      l_error(L, fname, "%s is not square: row %d has %d entries, expected %d", what, i + 1,
+              lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0, r);
+    for (int j = 0; j < r; j++) {
+      lua_rawgeti(L, -1, j + 1);
+      int vi = lua_gettop(L);
+      if (lua_isnil(L, vi)) l_error(L, fname, "%s[%d][%d] is missing", what, i + 1, j + 1);
+      out[i * r + j] = to_poly(L, vi, fname);
+      lua_rawseti(L, anchors, (lua_Integer)lua_rawlen(L, anchors) + 1);
+    }
+    lua_pop(L, 1);
+  }
+  return r;
+}
+
+static int cmf_coboundary(lua_State *L)
+{
+  fl_cmf *c = check_cmf(L);
+  luaL_checkany(L, 2);
+  lua_settop(L, 2);
+  lua_newtable(L);
+  int anchors = lua_gettop(L);
+  int dim = fl_cmf_dim(c), r = fl_cmf_rank(c);
+  const char *axes[FL_CMF_MAXDIM];
+  for (int a = 0; a < dim; a++) axes[a] = fl_cmf_axis(c, a);
+  fl_poly *U[FL_CMF_MAXRANK * FL_CMF_MAXRANK];
+  read_polymat(L, 2, anchors, dim, axes, r, U, "CMF:coboundary", "U");
+  fl_cmf *res;
+  l_box *box = NEWBOX(L, CMF_MT);
+  l_check(L, fl_cmf_coboundary(c, (const fl_poly *const *)U, &res), "CMF:coboundary");
+  box->p = res;
+  return 1;
+}
+
+/* A matrix of Poly values (r*r, taken) -> table of rows. */
+static void push_polymat(lua_State *L, fl_poly **e, int r)
+{
+  lua_createtable(L, r, 0);
+  for (int i = 0; i < r; i++) {
+    lua_createtable(L, r, 0);
+    for (int j = 0; j < r; j++) {
+      l_box *b = NEWBOX(L, POLY_MT);
+      b->p = e[i * r + j];
+      e[i * r + j] = NULL;
+      lua_rawseti(L, -2, j + 1);
+    }
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+static int p_inverse(lua_State *L)
+{
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  lua_newtable(L);
+  fl_poly *A[256], *R[256];
+  int r = read_polymat(L, 1, 2, 0, NULL, 0, A, "poly.inverse", "the matrix");
+  fl_status st = fl_poly_mat_inv(r, (const fl_poly *const *)A, R);
+  l_check(L, st, "poly.inverse");
+  push_polymat(L, R, r);
+  return 1;
+}
+
+static int p_det(lua_State *L)
+{
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  lua_newtable(L);
+  fl_poly *A[256], *d;
+  int r = read_polymat(L, 1, 2, 0, NULL, 0, A, "poly.det", "the matrix");
+  l_box *b = NEWBOX(L, POLY_MT);
+  l_check(L, fl_poly_mat_det(r, (const fl_poly *const *)A, &d), "poly.det");
+  b->p = d;
   return 1;
 }
 
@@ -1252,14 +1544,14 @@ static int pcf_deflate_all(lua_State *L)
 
 static const luaL_Reg poly_fns[] = {
   {"parse", p_parse}, {"var", p_var}, {"rational", p_rational},
-  {"is_poly", p_is_poly}, {"is_rational", p_is_rational}, {NULL, NULL}
+  {"is_poly", p_is_poly}, {"is_rational", p_is_rational}, {"inverse", p_inverse}, {"det", p_det}, {NULL, NULL}
 };
 
 static const luaL_Reg cmf_fns[] = {{"new", cmf_new}, {NULL, NULL}};
 static const luaL_Reg pcf_fns[] = {{"new", pcf_new}, {NULL, NULL}};
 static const luaL_Reg const_fns[] = {
   {"pi", c_pi}, {"e", c_e}, {"log2", c_log2}, {"catalan", c_catalan}, {"euler", c_euler},
-  {"zeta", c_zeta}, {"real", c_real}, {"is_real", c_is_real}, {NULL, NULL}
+  {"zeta", c_zeta}, {"real", c_real}, {"is_real", c_is_real}, {"pslq", c_pslq}, {NULL, NULL}
 };
 
 #define ARITH_META {"__gc", m_gc}, {"__close", m_gc}, {"__unm", m_unm}, {"__eq", m_eq}, {"__pow", m_pow}, \
@@ -1288,7 +1580,8 @@ static const luaL_Reg cmf_methods[] = {
   {"axes", cmf_axes}, {"rank", cmf_rank}, {"dim", cmf_dim}, {"M", cmf_M},
   {"is_conservative", cmf_is_conservative}, {"validate", cmf_validate},
   {"walk", cmf_walk}, {"work", cmf_work}, {"limit", cmf_limit},
-  {"trajectory_matrix", cmf_trajectory_matrix}, {"to_pcf", cmf_to_pcf}, {"close", m_gc}, {NULL, NULL}
+  {"trajectory_matrix", cmf_trajectory_matrix}, {"to_pcf", cmf_to_pcf}, {"params", cmf_params},
+  {"subs", cmf_subs}, {"dual", cmf_dual}, {"coboundary", cmf_coboundary}, {"close", m_gc}, {NULL, NULL}
 };
 static const luaL_Reg lim_methods[] = {
   {"pq", lim_pq}, {"rational", lim_rational}, {"precision", lim_precision}, {"value", lim_value},

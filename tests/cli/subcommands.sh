@@ -13,7 +13,7 @@ unset FIELDLAB_INIT FIELDLAB_PATH LUA_INIT LUA_PATH LUA_CPATH FIELDLAB_DEBUG
 tap_scratch
 cd "$scratch" || exit 99
 
-tap_plan 76
+tap_plan 79
 
 rc=0
 # run CMD...: stdout, stderr and status in out, err and $rc.
@@ -176,8 +176,15 @@ t "cmf FILE.lua: the same field as cmf.known.e, the same limit" '[ $rc -eq 0 ] &
 echo 'return 42' >notcmf.lua
 run "$FL" cmf notcmf.lua --trajectory 1,1 --depth 3
 t "cmf FILE.lua that returns no field: exit 1" '[ $rc -eq 1 ] && ehas "must return a CMF"'
-run "$FL" cmf zeta3 --trajectory 1,1 --depth 10 --identify
-t "cmf --identify: not in this build, exit 1" '[ $rc -eq 1 ] && ehas "identify" && ehas "not in this build"'
+run "$FL" cmf zeta3 --trajectory 1,1 --depth 100 --identify
+# PSLQ on [1, L, zeta(3), L zeta(3)] finds mpmath's relation [1, 0, -1, -1]
+t "cmf zeta3 --identify: L = (1 - zeta(3))/zeta(3), relation [1, 0, -1, -1]" \
+  '[ $rc -eq 0 ] && has "^identified  *L = (1 - zeta(3))/zeta(3)$" && has "^relation  *\[1, 0, -1, -1\] on \[1, L, zeta(3), L\*zeta(3)\]"'
+run "$FL" cmf e --trajectory 1,1 --depth 30 --identify --json eid.json
+t "cmf e --identify: 1/(1 - e) in the table and the JSON" \
+  '[ $rc -eq 0 ] && has "L = 1/(1 - e)" && grep -q "\"closed_form\":\"1/(1 - e)\"" eid.json && grep -q "\"relation\":\[1,-1,0,1\]" eid.json'
+usage "unknown constant in --basis" "--basis" "$FL" cmf e --trajectory 1,1 --depth 30 --identify --basis pi,foo
+usage "--identify on a field of one's own needs --basis" "--basis" "$FL" cmf mine.lua --trajectory 1,1 --depth 30 --start 0,0 --identify
 usage "unknown field" "nofield" "$FL" cmf nofield --trajectory 1,1 --depth 3
 usage "trajectory of the wrong length" "--trajectory" "$FL" cmf e --trajectory 1,1,1 --depth 3
 usage "non-integer trajectory" "--trajectory" "$FL" cmf e --trajectory 1,0.5 --depth 3

@@ -1,4 +1,4 @@
 -- an unknown option name
 -- expect: unknown option 'valid'
--- expect: (valid: axes, M, validate)
+-- expect: (valid: axes, M, params, validate)
 cmf.new{axes = {"x"}, M = {x = {{1, 0}, {0, 1}}}, valid = false}

@@ -389,6 +389,159 @@ static void test_constants(void **state)
   assert_int_equal(fl_real_from_str("1.2x", &r), FL_EFORMAT);
 }
 
+/* ------------------------------------------------------------ matrices, parameters, dual, coboundary */
+
+static void free_polys(fl_poly **p, int n)
+{
+  for (int k = 0; k < n; k++) fl_poly_free(p[k]);
+}
+
+static void test_poly_matrices(void **state)
+{
+  (void)state;
+  /* A = [[x, y], [1, x + 1]]: det = x^2 + x - y, A A^-1 = I */
+  fl_poly *A[4] = {P("x"), P("y"), P("1"), P("x + 1")}, *Ai[4], *C[4], *d;
+  assert_ok(fl_poly_mat_det(2, (const fl_poly *const *)A, &d));
+  assert_str(fl_poly_str(d), "x^2 + x - y");
+  fl_poly_free(d);
+  assert_ok(fl_poly_mat_inv(2, (const fl_poly *const *)A, Ai));
+  assert_str(fl_poly_str(Ai[0]), "(x + 1)/(x^2 + x - y)");
+  assert_ok(fl_poly_mat_mul(2, (const fl_poly *const *)A, (const fl_poly *const *)Ai, C));
+  assert_str(fl_poly_str(C[0]), "1");
+  assert_str(fl_poly_str(C[1]), "0");
+  assert_str(fl_poly_str(C[2]), "0");
+  assert_str(fl_poly_str(C[3]), "1");
+  free_polys(C, 4);
+  free_polys(Ai, 4);
+  /* a singular matrix: rows proportional */
+  fl_poly *S[4] = {P("x"), P("x*y"), P("1"), P("y")};
+  assert_int_equal(fl_poly_mat_inv(2, (const fl_poly *const *)S, Ai), FL_ESINGULAR);
+  assert_ok(fl_poly_mat_det(2, (const fl_poly *const *)S, &d));
+  assert_str(fl_poly_str(d), "0");
+  fl_poly_free(d);
+  free_polys(S, 4);
+  free_polys(A, 4);
+}
+
+/* W = M_x(P) M_y(P + e_x) (the work from P to P + e_x + e_y). */
+static fl_rat **work_xy(const fl_cmf *c, long px, long py)
+{
+  fl_rat *from[2], **W;
+  assert_ok(fl_rat_from_si(px, &from[0]));
+  assert_ok(fl_rat_from_si(py, &from[1]));
+  int steps[2] = {1, 2};
+  assert_ok(fl_cmf_work(c, (const fl_rat *const *)from, 2, steps, &W));
+  fl_rat_free(from[0]);
+  fl_rat_free(from[1]);
+  return W;
+}
+
+static void test_dual_coboundary(void **state)
+{
+  (void)state;
+  fl_cmf *z = make(ZETA3), *d, *c;
+  int ok, fa, fb;
+  assert_ok(fl_cmf_dual(z, &d));
+  assert_ok(fl_cmf_check(d, 1, 4, 1, &ok, &fa, &fb));
+  assert_true(ok);
+  /* the dual's walk is (W^-1)^T: W_dual^T W = I for the 2x2 walk from (1,2) */
+  fl_rat **W = work_xy(z, 1, 2), **Wd = work_xy(d, 1, 2);
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++) {
+      /* (Wd^T W)[i][j] = sum_k Wd[k][i] W[k][j] */
+      fmpq_t acc, t;
+      fmpq_init(acc);
+      fmpq_init(t);
+      for (int k = 0; k < 2; k++) {
+        fmpq_mul(t, Wd[k * 2 + i]->v, W[k * 2 + j]->v);
+        fmpq_add(acc, acc, t);
+      }
+      assert_int_equal(fmpq_equal_si(acc, i == j), 1);
+      fmpq_clear(acc);
+      fmpq_clear(t);
+    }
+  free_rats(Wd, 4);
+  /* coboundary by U = diag(1, x^-3), then back by U^-1: the field again */
+  fl_poly *U[4] = {P("1"), P("0"), P("0"), P("x^-3")}, *Ui[4] = {P("1"), P("0"), P("0"), P("x^3")};
+  fl_cmf *back;
+  assert_ok(fl_cmf_coboundary(z, (const fl_poly *const *)U, &c));
+  assert_ok(fl_cmf_check(c, 1, 4, 1, &ok, &fa, &fb));
+  assert_true(ok);
+  fl_poly *e;
+  assert_ok(fl_cmf_entry(c, 1, 1, 0, &e)); /* U^-1 M_y U: [1][0] = x^3 x^3 */
+  assert_str(fl_poly_str(e), "x^6");
+  fl_poly_free(e);
+  assert_ok(fl_cmf_coboundary(c, (const fl_poly *const *)Ui, &back));
+  for (int a = 0; a < 2; a++)
+    for (int k = 0; k < 4; k++) {
+      fl_poly *p1, *p2;
+      assert_ok(fl_cmf_entry(back, a, k / 2, k % 2, &p1));
+      assert_ok(fl_cmf_entry(z, a, k / 2, k % 2, &p2));
+      assert_true(fl_poly_equal(p1, p2));
+      fl_poly_free(p1);
+      fl_poly_free(p2);
+    }
+  /* the coboundary's walk is U(P)^-1 W U(P + e_x + e_y): entry [0][1] scales by (px+1)^-3 */
+  fl_rat **Wc = work_xy(c, 1, 2);
+  fmpq_t t;
+  fmpq_init(t);
+  fmpq_set_si(t, 1, 8); /* U(2, 3)[1][1] = 2^-3 */
+  fmpq_mul(t, t, W[1]->v);
+  assert_true(fmpq_equal(t, Wc[1]->v));
+  fmpq_clear(t);
+  free_rats(Wc, 4);
+  free_rats(W, 4);
+  /* a singular U */
+  fl_poly *Us[4] = {P("x"), P("2*x"), P("1"), P("2")};
+  fl_cmf *bad;
+  assert_int_equal(fl_cmf_coboundary(z, (const fl_poly *const *)Us, &bad), FL_ESINGULAR);
+  assert_non_null(strstr(fl_last_detail(), "U is singular"));
+  free_polys(Us, 4);
+  free_polys(U, 4);
+  free_polys(Ui, 4);
+  fl_cmf_free(back);
+  fl_cmf_free(c);
+  fl_cmf_free(d);
+  fl_cmf_free(z);
+}
+
+static void test_params_subs(void **state)
+{
+  (void)state;
+  /* cmf1 at c = (0, a, 0, 1): the log field when a = 1 */
+  const char *ents[8] = {"0", "a*x^2", "1", "a*(x+y) - (x-y+1)", "x-y", "a*x^2", "1", "a*(x+y)"};
+  fl_poly *M[8];
+  for (int k = 0; k < 8; k++) M[k] = P(ents[k]);
+  const char *params[2] = {"a", "b"};
+  fl_cmf *c, *s, *bad;
+  assert_ok(fl_cmf_new_params(2, XY, 2, params, 2, (const fl_poly *const *)M, &c));
+  assert_int_equal(fl_cmf_nparams(c), 2);
+  assert_string_equal(fl_cmf_param(c, 0), "a");
+  assert_string_equal(fl_cmf_param(c, 1), "b");
+  /* an undeclared variable */
+  assert_int_equal(fl_cmf_new_params(2, XY, 1, params + 1, 2, (const fl_poly *const *)M, &bad), FL_EINVAL);
+  assert_non_null(strstr(fl_last_detail(), "'a'"));
+  /* substitute a = 1 */
+  const char *nm = "a";
+  fl_poly *one = P("1");
+  assert_ok(fl_cmf_subs(c, 1, &nm, (const fl_poly *const *)&one, &s));
+  assert_int_equal(fl_cmf_nparams(s), 1);
+  assert_string_equal(fl_cmf_param(s, 0), "b");
+  fl_poly *e;
+  assert_ok(fl_cmf_entry(s, 0, 1, 1, &e));
+  assert_str(fl_poly_str(e), "2*y - 1");
+  fl_poly_free(e);
+  /* an axis, an unknown name */
+  const char *ax = "x", *q = "q";
+  assert_int_equal(fl_cmf_subs(c, 1, &ax, (const fl_poly *const *)&one, &bad), FL_EINVAL);
+  assert_int_equal(fl_cmf_subs(c, 1, &q, (const fl_poly *const *)&one, &bad), FL_EINVAL);
+  assert_non_null(strstr(fl_last_detail(), "parameters: a, b"));
+  fl_poly_free(one);
+  for (int k = 0; k < 8; k++) fl_poly_free(M[k]);
+  fl_cmf_free(s);
+  fl_cmf_free(c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -401,6 +554,9 @@ int main(void)
     T(test_limit_zeta3),
     T(test_apery_pcf),
     T(test_constants),
+    T(test_poly_matrices),
+    T(test_dual_coboundary),
+    T(test_params_subs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
