@@ -202,7 +202,8 @@ fl_status fl_const(const char *name, long k, long digits, fl_real **out)
   *out = NULL;
   if (digits < 1 || digits > 10000000) return fl_fail(FL_ERANGE, "digits must be 1 to 10^7, not %ld", digits);
   int which = strcmp(name, "pi") == 0 ? 0 : strcmp(name, "e") == 0 ? 1 : strcmp(name, "log2") == 0 ? 2
-            : strcmp(name, "catalan") == 0 ? 3 : strcmp(name, "euler") == 0 ? 4 : strcmp(name, "zeta") == 0 ? 5 : -1;
+            : strcmp(name, "catalan") == 0 ? 3 : strcmp(name, "euler") == 0 ? 4 : strcmp(name, "zeta") == 0 ? 5
+            : strcmp(name, "gompertz") == 0 ? 6 : -1;
   if (which < 0) return fl_fail(FL_EINVAL, "unknown constant '%s'", name);
   if (which == 5 && k < 2) return fl_fail(FL_ERANGE, "zeta(k) needs an integer k >= 2, not %ld", k);
   fl_real *r = real_alloc(digits);
@@ -215,7 +216,21 @@ fl_status fl_const(const char *name, long k, long digits, fl_real **out)
   case 2: mpfr_const_log2(t, MPFR_RNDN); break;
   case 3: mpfr_const_catalan(t, MPFR_RNDN); break;
   case 4: mpfr_const_euler(t, MPFR_RNDN); break;
-  default: mpfr_zeta_ui(t, (unsigned long)k, MPFR_RNDN); break;
+  case 5: mpfr_zeta_ui(t, (unsigned long)k, MPFR_RNDN); break;
+  default: {
+    /* G = e E1(1) = -e Ei(-1); since MPFR 4.0 mpfr_eint(x) for x < 0 is
+     * Ei(x) = -E1(-x). Both factors are correctly rounded at 32 guard bits. */
+    mpfr_t u;
+    mpfr_init2(u, mpfr_get_prec(t));
+    mpfr_set_si(u, -1, MPFR_RNDN);
+    mpfr_eint(t, u, MPFR_RNDN);
+    mpfr_set_ui(u, 1, MPFR_RNDN);
+    mpfr_exp(u, u, MPFR_RNDN);
+    mpfr_mul(t, t, u, MPFR_RNDN);
+    mpfr_neg(t, t, MPFR_RNDN);
+    mpfr_clear(u);
+    break;
+  }
   }
   mpfr_set(r->v, t, MPFR_RNDN);
   mpfr_clear(t);
@@ -1997,6 +2012,105 @@ fl_status fl_pcf_deflate_all(const fl_pcf *p, fl_pcf **out)
   *out = r;
   return FL_OK;
 }
+
+/* c(n) as a nonzero polynomial in n over Q: FL_EINVAL otherwise. */
+static fl_status pcf_factor(const fl_poly *c, fmpz_poly_q_t out)
+{
+  fl_status st = poly_in_n(c, "c(n)", out);
+  if (st) return st;
+  if (fmpz_poly_q_is_zero(out)) return fl_fail(FL_EINVAL, "c(n) must not be zero");
+  if (fmpz_poly_degree(fmpz_poly_q_denref(out)) > 0) {
+    fl_poly *cp = NULL;
+    char *sc = q_to_poly(out, &cp) ? NULL : fl_poly_str(cp);
+    st = fl_fail(FL_EINVAL, "c(n) must be a polynomial in n, not the rational function %s", sc ? sc : "?");
+    fl_str_free(sc);
+    fl_poly_free(cp);
+  }
+  return st;
+}
+
+/* "c | x" over Q[n], for x a rational function in lowest terms: the
+ * primitive part of c's numerator divides x's numerator in Z[n] (Gauss). */
+static int q_divides(const fmpz_poly_q_t x, const fmpz_poly_q_t c)
+{
+  if (fmpz_poly_q_is_zero(x)) return 1;
+  fmpz_poly_t pp, q;
+  fmpz_poly_init(pp);
+  fmpz_poly_init(q);
+  fmpz_poly_primitive_part(pp, fmpz_poly_q_numref(c));
+  int ok = fmpz_poly_divides(q, fmpz_poly_q_numref(x), pp);
+  fmpz_poly_clear(pp);
+  fmpz_poly_clear(q);
+  return ok;
+}
+
+/* The error "what = c does not divide name = x". */
+static fl_status not_divisible(const char *what, const fmpz_poly_q_t c, const char *name, const fmpz_poly_q_t x)
+{
+  fl_poly *pc = NULL, *px = NULL;
+  char *sc = q_to_poly(c, &pc) ? NULL : fl_poly_str(pc);
+  char *sx = q_to_poly(x, &px) ? NULL : fl_poly_str(px);
+  fl_status st = fl_fail(FL_EINVAL, "%s = %s does not divide %s = %s (over Q[n])", what,
+                         sc ? sc : "?", name, sx ? sx : "?");
+  fl_str_free(sc);
+  fl_str_free(sx);
+  fl_poly_free(pc);
+  fl_poly_free(px);
+  return st;
+}
+
+/* inflate (deflate = 0) or deflate by c: a -> c a, b -> c(n-1) c(n) b. */
+static fl_status pcf_scale(const fl_pcf *p, const fl_poly *c, int deflate, fl_pcf **out)
+{
+  *out = NULL;
+  fmpz_poly_q_t cq, cs, cc;
+  fmpz_poly_q_init(cq);
+  fmpz_poly_q_init(cs);
+  fmpz_poly_q_init(cc);
+  fl_pcf *r = NULL;
+  fl_status st = pcf_factor(c, cq);
+  if (!st) {
+    q_shift(cs, cq, -1);
+    fmpz_poly_q_mul(cc, cq, cs);
+    if (deflate && !q_divides(p->a, cq)) st = not_divisible("c(n)", cq, "a(n)", p->a);
+    else if (deflate && !q_divides(p->b, cc)) {
+      /* name c(n) c(n-1) as the product of its two factors */
+      fl_poly *p1 = NULL, *p2 = NULL;
+      char *s1 = q_to_poly(cq, &p1) ? NULL : fl_poly_str(p1);
+      char *s2 = q_to_poly(cs, &p2) ? NULL : fl_poly_str(p2);
+      size_t len = (s1 ? strlen(s1) : 1) + (s2 ? strlen(s2) : 1) + 64;
+      char *what = malloc(len);
+      if (!what) st = oom();
+      else {
+        snprintf(what, len, "c(n) c(n-1) = (%s)*(%s)", s1 ? s1 : "?", s2 ? s2 : "?");
+        st = not_divisible(what, cc, "b(n)", p->b);
+        free(what);
+      }
+      fl_str_free(s1);
+      fl_str_free(s2);
+      fl_poly_free(p1);
+      fl_poly_free(p2);
+    }
+  }
+  if (!st && !(r = pcf_alloc())) st = oom();
+  if (!st) {
+    if (deflate) {
+      fmpz_poly_q_div(r->a, p->a, cq);
+      fmpz_poly_q_div(r->b, p->b, cc);
+    } else {
+      fmpz_poly_q_mul(r->a, p->a, cq);
+      fmpz_poly_q_mul(r->b, p->b, cc);
+    }
+    *out = r;
+  }
+  fmpz_poly_q_clear(cq);
+  fmpz_poly_q_clear(cs);
+  fmpz_poly_q_clear(cc);
+  return st;
+}
+
+fl_status fl_pcf_inflate(const fl_pcf *p, const fl_poly *c, fl_pcf **out) { return pcf_scale(p, c, 0, out); }
+fl_status fl_pcf_deflate(const fl_pcf *p, const fl_poly *c, fl_pcf **out) { return pcf_scale(p, c, 1, out); }
 
 fl_status fl_cmf_to_pcf(const fl_cmf *c, const long *t, const fl_rat *const *s, fl_pcf **out)
 {

@@ -47,7 +47,8 @@ int fl_real_cmp(const fl_real *a, const fl_real *b);
 char *fl_real_str(const fl_real *a, long digits);
 
 /* Constants to `digits` significant digits (1 .. 10^7): "pi", "e", "log2",
- * "catalan", "euler", and "zeta" with k >= 2 (k is ignored otherwise). */
+ * "catalan", "euler", "gompertz" (G = e E1(1) = -e Ei(-1)), and "zeta"
+ * with k >= 2 (k is ignored otherwise). */
 fl_status fl_const(const char *name, long k, long digits, fl_real **out);
 
 /* ------------------------------------------------------------ matrix functions of n */
@@ -159,8 +160,20 @@ fl_status fl_pcf_a(const fl_pcf *p, fl_poly **out);
 fl_status fl_pcf_b(const fl_pcf *p, fl_poly **out);
 /* W = A M(start) ... M(start+N-1) (start = 1 is the usual convergent). */
 fl_status fl_pcf_limit(const fl_pcf *p, long N, long start, int sequential, fl_limit **out);
-/* Remove the largest c(n) with c | a and c(n)c(n-1) | b (a, b over Z). */
+/* Remove the largest c(n) with c | a and c(n)c(n-1) | b (a, b over Z):
+ * fl_pcf_deflate by that c, so convergents become p/(c(0) q). */
 fl_status fl_pcf_deflate_all(const fl_pcf *p, fl_pcf **out);
+/* Inflation by a nonzero polynomial c(n) over Q, as ramanujantools'
+ * PCF.inflate: PCF(c(n) a(n), c(n-1) c(n) b(n)). a(0) is inflated too, so
+ * every convergent p/q becomes c(0) p/q (the limit is c(0) times the
+ * original's; unchanged when c(0) = 1). c with another variable, a
+ * non-polynomial c or c = 0 is FL_EINVAL. */
+fl_status fl_pcf_inflate(const fl_pcf *p, const fl_poly *c, fl_pcf **out);
+/* The exact inverse: PCF(a/c, b/(c(n-1) c(n))), when c(n) divides a(n) and
+ * c(n-1) c(n) divides b(n) over Q[n] (numerators, for rational a, b);
+ * otherwise FL_EINVAL naming what does not divide. Convergents become
+ * p/(c(0) q). */
+fl_status fl_pcf_deflate(const fl_pcf *p, const fl_poly *c, fl_pcf **out);
 /* The 2x2 trajectory matrix at P = s + n t turned into a PCF by the
  * companion closed form, denominators cleared, then deflate_all. */
 fl_status fl_cmf_to_pcf(const fl_cmf *c, const long *t, const fl_rat *const *s, fl_pcf **out);

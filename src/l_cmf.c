@@ -583,6 +583,7 @@ static int c_e(lua_State *L) { return constant(L, "e", "const.e", 0, 1); }
 static int c_log2(lua_State *L) { return constant(L, "log2", "const.log2", 0, 1); }
 static int c_catalan(lua_State *L) { return constant(L, "catalan", "const.catalan", 0, 1); }
 static int c_euler(lua_State *L) { return constant(L, "euler", "const.euler", 0, 1); }
+static int c_gompertz(lua_State *L) { return constant(L, "gompertz", "const.gompertz", 0, 1); }
 static int c_zeta(lua_State *L)
 {
   lua_Integer k = luaL_checkinteger(L, 1);
@@ -1540,6 +1541,30 @@ static int pcf_deflate_all(lua_State *L)
   return 1;
 }
 
+static int pcf_scale(lua_State *L, int deflate)
+{
+  const char *fname = deflate ? "PCF:deflate" : "PCF:inflate";
+  fl_pcf *p = l_checkobj(L, 1, PCF_MT), *r;
+  luaL_checkany(L, 2);
+  fl_poly *c = to_poly(L, 2, fname);
+  l_box *b = NEWBOX(L, PCF_MT);
+  l_check(L, deflate ? fl_pcf_deflate(p, c, &r) : fl_pcf_inflate(p, c, &r), fname);
+  b->p = r;
+  return 1;
+}
+
+static int pcf_inflate(lua_State *L) { return pcf_scale(L, 0); }
+static int pcf_deflate(lua_State *L) { return pcf_scale(L, 1); }
+
+/* PCF:precision(depth [, opts]): PCF:limit(depth, opts):precision(). */
+static int pcf_precision(lua_State *L)
+{
+  fl_pcf *p = l_checkobj(L, 1, PCF_MT);
+  fl_limit *lim = pcf_limit_at(L, p, 2, 3, "PCF:precision");
+  lua_pushinteger(L, fl_limit_precision(lim));
+  return 1;
+}
+
 /* ------------------------------------------------------------ registration */
 
 static const luaL_Reg poly_fns[] = {
@@ -1551,7 +1576,7 @@ static const luaL_Reg cmf_fns[] = {{"new", cmf_new}, {NULL, NULL}};
 static const luaL_Reg pcf_fns[] = {{"new", pcf_new}, {NULL, NULL}};
 static const luaL_Reg const_fns[] = {
   {"pi", c_pi}, {"e", c_e}, {"log2", c_log2}, {"catalan", c_catalan}, {"euler", c_euler},
-  {"zeta", c_zeta}, {"real", c_real}, {"is_real", c_is_real}, {"pslq", c_pslq}, {NULL, NULL}
+  {"gompertz", c_gompertz}, {"zeta", c_zeta}, {"real", c_real}, {"is_real", c_is_real}, {"pslq", c_pslq}, {NULL, NULL}
 };
 
 #define ARITH_META {"__gc", m_gc}, {"__close", m_gc}, {"__unm", m_unm}, {"__eq", m_eq}, {"__pow", m_pow}, \
@@ -1589,7 +1614,8 @@ static const luaL_Reg lim_methods[] = {
 };
 static const luaL_Reg pcf_methods[] = {
   {"limit", pcf_limit}, {"delta", pcf_delta}, {"a", pcf_a}, {"b", pcf_b},
-  {"deflate_all", pcf_deflate_all}, {"close", m_gc}, {NULL, NULL}
+  {"deflate_all", pcf_deflate_all}, {"inflate", pcf_inflate}, {"deflate", pcf_deflate},
+  {"precision", pcf_precision}, {"close", m_gc}, {NULL, NULL}
 };
 
 static const char *const arith_meta[] = {"__add", "__sub", "__mul", "__div"};

@@ -308,8 +308,9 @@ local CONSTANTS = {
   log2 = { "log(2)", function(d) return const.log2(d) end },
   catalan = { "catalan", function(d) return const.catalan(d) end },
   euler = { "euler", function(d) return const.euler(d) end },
+  gompertz = { "gompertz", function(d) return const.gompertz(d) end },
 }
-local KNOWN_NAMES = "pi, e, log2, catalan, euler, zeta2, zeta3, ..., zetaK"
+local KNOWN_NAMES = "pi, e, log2, catalan, euler, gompertz, zeta2, zeta3, ..., zetaK"
 
 -- Whether s names a constant a basis may use (for the command line).
 function cmf._known_constant(s)

@@ -389,6 +389,76 @@ static void test_constants(void **state)
   assert_int_equal(fl_real_from_str("1.2x", &r), FL_EFORMAT);
 }
 
+/* Inflation a -> c a, b -> c(n-1) c b; deflation exact or FL_EINVAL; each
+ * convergent of the inflated PCF is c(0) times the original's. */
+static void test_pcf_inflate(void **state)
+{
+  (void)state;
+  fl_poly *a = P("34*n^3 + 51*n^2 + 27*n + 5"), *b = P("-n^6"), *c = P("(n+2)^3");
+  fl_poly *ea = P("(n+2)^3*(2*n+1)*(17*n^2+17*n+5)"), *eb = P("-n^6*(n+1)^3*(n+2)^3");
+  fl_pcf *p, *inf, *def;
+  assert_ok(fl_pcf_new(a, b, &p));
+  assert_ok(fl_pcf_inflate(p, c, &inf));
+  fl_poly *ia, *ib;
+  assert_ok(fl_pcf_a(inf, &ia));
+  assert_ok(fl_pcf_b(inf, &ib));
+  assert_true(fl_poly_equal(ia, ea));
+  assert_true(fl_poly_equal(ib, eb));
+  assert_ok(fl_pcf_deflate(inf, c, &def));
+  fl_poly *da, *db;
+  assert_ok(fl_pcf_a(def, &da));
+  assert_ok(fl_pcf_b(def, &db));
+  assert_true(fl_poly_equal(da, a));
+  assert_true(fl_poly_equal(db, b));
+  /* p/q of the inflated PCF = 8 p/q of Apery's, exactly */
+  fl_rat *eight;
+  assert_ok(fl_rat_from_si(8, &eight));
+  for (long N = 1; N <= 40; N += 13) {
+    fl_limit *l1, *l2;
+    fl_rat *r1, *r2, *r8;
+    assert_ok(fl_pcf_limit(p, N, 1, 0, &l1));
+    assert_ok(fl_pcf_limit(inf, N, 1, 0, &l2));
+    assert_ok(fl_limit_rational(l1, &r1));
+    assert_ok(fl_limit_rational(l2, &r2));
+    assert_ok(fl_rat_arith(FL_ARITH_MUL, r1, eight, &r8));
+    assert_int_equal(fl_rat_cmp(r8, r2), 0);
+    fl_rat_free(r1);
+    fl_rat_free(r2);
+    fl_rat_free(r8);
+    fl_limit_free(l1);
+    fl_limit_free(l2);
+  }
+  fl_rat_free(eight);
+  /* not divisible: a by n+1; b by c(n) c(n-1) = n (n-1) */
+  fl_pcf *bad;
+  fl_poly *c1 = P("n+1"), *cn = P("n"), *zero = P("0"), *rc = P("1/n"), *pa = P("n*(n+1)"), *pb = P("n^2");
+  assert_int_equal(fl_pcf_deflate(p, c1, &bad), FL_EINVAL);
+  assert_non_null(strstr(fl_last_detail(), "does not divide a(n)"));
+  fl_pcf *q;
+  assert_ok(fl_pcf_new(pa, pb, &q));
+  assert_int_equal(fl_pcf_deflate(q, cn, &bad), FL_EINVAL);
+  assert_non_null(strstr(fl_last_detail(), "does not divide b(n)"));
+  assert_int_equal(fl_pcf_inflate(p, zero, &bad), FL_EINVAL);
+  assert_int_equal(fl_pcf_deflate(p, rc, &bad), FL_EINVAL);
+  fl_pcf_free(q);
+  fl_poly *polys[] = {a, b, c, ea, eb, ia, ib, da, db, c1, cn, zero, rc, pa, pb};
+  for (size_t k = 0; k < sizeof polys / sizeof *polys; k++) fl_poly_free(polys[k]);
+  fl_pcf_free(def);
+  fl_pcf_free(inf);
+  fl_pcf_free(p);
+}
+
+/* G = e E1(1) against OEIS A073003 (the Lua test also checks it against
+ * the continued fraction 1/(2 - 1/(4 - 4/(6 - ...)))). */
+static void test_gompertz(void **state)
+{
+  (void)state;
+  fl_real *g;
+  assert_ok(fl_const("gompertz", 0, 50, &g));
+  assert_str(fl_real_str(g, 0), "0.59634736232319407434107849936927937607417786015255");
+  fl_real_free(g);
+}
+
 /* ------------------------------------------------------------ matrices, parameters, dual, coboundary */
 
 static void free_polys(fl_poly **p, int n)
@@ -554,6 +624,8 @@ int main(void)
     T(test_limit_zeta3),
     T(test_apery_pcf),
     T(test_constants),
+    T(test_pcf_inflate),
+    T(test_gompertz),
     T(test_poly_matrices),
     T(test_dual_coboundary),
     T(test_params_subs),

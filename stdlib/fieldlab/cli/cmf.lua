@@ -29,7 +29,7 @@ Options:
   --identify         identify the limit: a closed form in the constants of
                      the basis (PSLQ, coefficients below 1000)
   --basis LIST       the constants for --identify, e.g. pi,e,zeta3 (names:
-                     pi, e, log2, catalan, euler, zetaK; default: the known
+                     pi, e, log2, catalan, euler, gompertz, zetaK; default: the known
                      field's constant)
   --json FILE        also write the result as JSON ('-': stdout only)
   -h, --help         show this help
@@ -54,7 +54,7 @@ local function parse_basis(cli, s)
   local out = {}
   for item in (s .. ","):gmatch("([^,]*),") do
     if not cmf._known_constant(item) then
-      cli.usage("option '--basis': unknown constant '%s' (known: pi, e, log2, catalan, euler, zeta2, zeta3, ... zetaK)",
+      cli.usage("option '--basis': unknown constant '%s' (known: pi, e, log2, catalan, euler, gompertz, zeta2, zeta3, ... zetaK)",
         item)
     end
     out[#out + 1] = item
