@@ -19,14 +19,16 @@ print(string.format("loss: first %.4f, last %.4f", losses[1], losses[losses.size
 local m2 = net.load(file)                        -- the saved network, bit-identical
 os.remove(file); os.remove(file .. ".state.npy")
 
--- score of an eps network: s = -eps_hat / sigma(t); exact: vp:noised(g).score
+-- the network's score field (m2 records param = "eps": s = -eps_hat / sigma(t));
+-- exact: vp:noised(g).score
+local score = vp:score(m2)
 local exact = vp:noised(g).score
 print("   t   mean relative error of the score")
 for _, t in ipairs{0.2, 0.5, 0.8} do
   local sig = vp:sigma(t)
   local xt = vp:alpha(t) * data.toy("8gaussians", 1000, {seed = 7}) + sig * array.randn({1000, 2}, {seed = 8})
   local se = exact(xt, t)
-  local d = m2(xt, t) * (-1 / sig) - se
+  local d = score(xt, t) - se
   local rel = 0
   for i = 1, 1000 do
     rel = rel + math.sqrt(d[i][1] ^ 2 + d[i][2] ^ 2) / math.sqrt(se[i][1] ^ 2 + se[i][2] ^ 2)

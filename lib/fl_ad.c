@@ -11,22 +11,46 @@
 #include <string.h>
 #include <cblas.h>
 
+#include "fl_vmath.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #ifdef _OPENMP
 #define FL_PRAGMA(x) _Pragma(#x)
-#define FL_PFOR(cond) FL_PRAGMA(omp parallel for schedule(static) if(cond))
+/* FL_PFOR(cond, loop): the for statement `loop` in parallel when cond holds,
+ * else as a plain loop: no parallel region at all (even a one-thread region
+ * costs a futex system call in libgomp, about as much as a 4096-element
+ * element-wise pass). */
+#define FL_PFOR(cond, ...)                                                                                          \
+  do {                                                                                                             \
+    if (cond) {                                                                                                    \
+      FL_PRAGMA(omp parallel for schedule(static))                                                                 \
+      __VA_ARGS__                                                                                                  \
+    } else {                                                                                                       \
+      __VA_ARGS__                                                                                                  \
+    }                                                                                                              \
+  } while (0)
+#define FL_SIMD FL_PRAGMA(omp simd)
 #else
-#define FL_PFOR(cond)
+#define FL_PFOR(cond, ...) do { __VA_ARGS__ } while (0)
+#define FL_SIMD
 #endif
 /* Element counts above which element-wise kernels run in parallel. */
 #define PAR_MIN ((size_t)1 << 15)
+/* The same for the vectorised kernels of fl_vmath (about 0.5 ns an element:
+ * waking a sleeping thread costs more below this), and their chunk. */
+#define PAR_VM ((size_t)1 << 16)
+#define VM_CHUNK ((size_t)4096)
 
 /* ------------------------------------------------------------ ops */
 
 enum {
   OP_LEAF, OP_PARAM, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_AFFINE, OP_MATMUL, OP_TRANSPOSE, OP_SUM,
-  OP_EXPAND, OP_RESHAPE, OP_COLS, OP_PADCOLS, OP_CONCAT,
+  OP_EXPAND, OP_RESHAPE, OP_COLS, OP_PADCOLS, OP_CONCAT, OP_DENSE,
   /* element-wise unary functions (keep together: OP_SQUARE .. OP_STEP) */
   OP_SQUARE, OP_SQRT, OP_EXP, OP_LOG, OP_SIN, OP_COS, OP_TANH, OP_SIGMOID, OP_SOFTPLUS, OP_SILU,
+  OP_DSILU, /* silu'(x): internal, the backward rule of silu */
   OP_RELU, OP_GELU, OP_STEP,
   /* g * f'(x) of the unary node in[1], in one pass: backward without create_graph */
   OP_DFUSED
@@ -45,6 +69,7 @@ typedef struct node {
   double *grad;  /* leaf: accumulated gradient (arena), NULL until backward */
   double s, t;   /* affine */
   size_t ia, ib; /* sum: axis+1; matmul: trans flags; cols: j0, j1; padcols: j0 */
+  double *aux;   /* silu that requires grad, and silu' made from it: sigmoid(x) (arena), else NULL */
 } node;
 
 typedef struct chunk { char *p; size_t size; } chunk;
@@ -418,16 +443,16 @@ static int binary(fl_ad_graph *g, int op, int a, int b, const char *name)
   size_t m = r * c;
   if (ra == rb && ca == cb) {
     switch (op) {
-    case OP_ADD: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = x[i] + y[i]; break;
-    case OP_SUB: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = x[i] - y[i]; break;
-    case OP_MUL: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = x[i] * y[i]; break;
-    default: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = x[i] / y[i]; break;
+    case OP_ADD: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] + y[i];); break;
+    case OP_SUB: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] - y[i];); break;
+    case OP_MUL: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] * y[i];); break;
+    default: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] / y[i];); break;
     }
     return id;
   }
   size_t sxa = ca == 1 ? 0 : 1, sxb = cb == 1 ? 0 : 1;
   size_t rsa = ra == 1 ? 0 : ca, rsb = rb == 1 ? 0 : cb;
-  FL_PFOR(m > PAR_MIN)
+  FL_PFOR(m > PAR_MIN,
   for (size_t i = 0; i < r; i++) {
     const double *xa = x + i * rsa, *yb = y + i * rsb;
     double *zr = z + i * c;
@@ -437,7 +462,7 @@ static int binary(fl_ad_graph *g, int op, int a, int b, const char *name)
     case OP_MUL: for (size_t j = 0; j < c; j++) zr[j] = xa[j * sxa] * yb[j * sxb]; break;
     default: for (size_t j = 0; j < c; j++) zr[j] = xa[j * sxa] / yb[j * sxb]; break;
     }
-  }
+  });
   return id;
 }
 
@@ -469,7 +494,7 @@ int fl_ad_affine(fl_ad_graph *g, int a, double s, double t)
   const double *x = VAL(&g->nodes[a]);
   double *z = n->v;
   size_t m = n->r * n->c;
-  FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = s * x[i] + t;
+  FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = s * x[i] + t;);
   return id;
 }
 
@@ -477,6 +502,48 @@ int fl_ad_neg(fl_ad_graph *g, int a) { return fl_ad_affine(g, a, -1.0, 0.0); }
 int fl_ad_scale(fl_ad_graph *g, int a, double s) { return fl_ad_affine(g, a, s, 0.0); }
 
 /* ------------------------------------------------------------ linear algebra and shapes */
+
+/* OpenBLAS exports these (pthreads and OpenMP builds alike). */
+extern void openblas_set_num_threads(int num_threads);
+extern int openblas_get_num_threads(void);
+
+void fl_ad_gemm(int ta, int tb, size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
+                const double *B, size_t ldb, double beta, double *C, size_t ldc)
+{
+  const CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  int nt = 1, inpar = 0;
+#ifdef _OPENMP
+  inpar = omp_in_parallel();
+  if ((double)m * (double)n * (double)k >= FL_AD_GEMM_SERIAL && !inpar) nt = omp_get_max_threads();
+#endif
+  int obt = inpar ? 1 : openblas_get_num_threads(); /* in a region: the caller's business */
+  if (obt > 1) openblas_set_num_threads(1);
+  if (nt > 1) {
+    /* C in nt slabs of rows (or of columns, when it has fewer rows), one
+     * single-threaded dgemm each: an op(A) row slab starts at row i0 of A,
+     * or at column i0 of A^T; an op(B) column slab at column j0 of B, or at
+     * row j0 of B^T */
+    int byrows = m >= n;
+    size_t len = byrows ? m : n, step = (len + (size_t)nt - 1) / (size_t)nt;
+    step = (step + 7) / 8 * 8;
+    size_t parts = (len + step - 1) / step;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+    for (size_t q = 0; q < parts; q++) {
+      size_t o = q * step, w = len - o < step ? len - o : step;
+      if (byrows)
+        cblas_dgemm(CblasRowMajor, TA, TB, (int)w, (int)n, (int)k, alpha, ta ? A + o : A + o * lda, (int)lda, B,
+                    (int)ldb, beta, C + o * ldc, (int)ldc);
+      else
+        cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)w, (int)k, alpha, A, (int)lda, tb ? B + o * ldb : B + o,
+                    (int)ldb, beta, C + o, (int)ldc);
+    }
+  } else {
+    cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+  }
+  if (obt > 1) openblas_set_num_threads(obt);
+}
 
 int fl_ad_matmul(fl_ad_graph *g, int a, int b, int ta, int tb)
 {
@@ -505,9 +572,37 @@ int fl_ad_matmul(fl_ad_graph *g, int a, int b, int ta, int tb)
     n->v[0] = cblas_ddot((int)k, VAL(A), 1, VAL(B), 1);
     return id;
   }
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)nn,
-              (int)k, 1.0, VAL(A), (int)(A->c ? A->c : 1), VAL(B), (int)(B->c ? B->c : 1), 0.0, n->v,
-              (int)nn);
+  fl_ad_gemm(ta, tb, m, nn, k, 1.0, VAL(A), A->c ? A->c : 1, VAL(B), B->c ? B->c : 1, 0.0, n->v, nn);
+  return id;
+}
+
+int fl_ad_dense(fl_ad_graph *g, int x, int w, int b)
+{
+  if (bad_input(g, x) || bad_input(g, w) || bad_input(g, b)) return -1;
+  const node *X = &g->nodes[x], *W = &g->nodes[w], *Bn = &g->nodes[b];
+  size_t r = X->r, k = X->c, c = W->c;
+  if (W->r != k || Bn->r != 1 || Bn->c != c) {
+    char b1[48], b2[48], b3[48];
+    return fail(g, FL_EDIM, "dense: x %s, W %s and b %s do not fit (x W + b needs x r x k, W k x c, b 1 x c)",
+                shp(X, b1), shp(W, b2), shp(Bn, b3));
+  }
+  int rg = !g->nograd && (X->rg || W->rg || Bn->rg);
+  int *ins = arena_alloc(g, 3 * sizeof(int));
+  if (!ins) return fail(g, FL_ENOMEM, "out of memory");
+  ins[0] = x;
+  ins[1] = w;
+  ins[2] = b;
+  int id;
+  node *n = new_node(g, OP_DENSE, r, c, 0, &id);
+  if (!n) return -1;
+  n->nin = 3;
+  n->ins = ins;
+  n->rg = rg;
+  /* the bias in every row: row 0, then rows [0, k) copied to [k, 2k) */
+  if (r) memcpy(n->v, VAL(&g->nodes[b]), c * sizeof(double));
+  for (size_t k = 1; k < r; k *= 2) memcpy(n->v + k * c, n->v, (k <= r - k ? k : r - k) * c * sizeof(double));
+  if (r && c && k) /* beta = 1: onto the bias rows */
+    fl_ad_gemm(0, 0, r, c, k, 1.0, VAL(&g->nodes[x]), k, VAL(&g->nodes[w]), c, 1.0, n->v, c);
   return id;
 }
 
@@ -546,15 +641,18 @@ int fl_ad_sum(fl_ad_graph *g, int a, int axis)
     z[0] = s;
   } else if (axis == 0) {
     memset(z, 0, c * sizeof(double));
-    for (size_t i = 0; i < r; i++)
-      for (size_t j = 0; j < c; j++) z[j] += x[i * c + j];
+    for (size_t i = 0; i < r; i++) {
+      const double *xi = x + i * c;
+      FL_SIMD
+      for (size_t j = 0; j < c; j++) z[j] += xi[j];
+    }
   } else {
-    FL_PFOR(r * c > PAR_MIN)
+    FL_PFOR(r * c > PAR_MIN,
     for (size_t i = 0; i < r; i++) {
       double s = 0;
       for (size_t j = 0; j < c; j++) s += x[i * c + j];
       z[i] = s;
-    }
+    });
   }
   return id;
 }
@@ -581,9 +679,9 @@ int fl_ad_expand(fl_ad_graph *g, int a, size_t rows, size_t cols)
   const double *x = VAL(&g->nodes[a]);
   double *z = n->v;
   size_t sj = ca == 1 ? 0 : 1, si = ra == 1 ? 0 : ca;
-  FL_PFOR(rows * cols > PAR_MIN)
+  FL_PFOR(rows * cols > PAR_MIN,
   for (size_t i = 0; i < rows; i++)
-    for (size_t j = 0; j < cols; j++) z[i * cols + j] = x[i * si + j * sj];
+    for (size_t j = 0; j < cols; j++) z[i * cols + j] = x[i * si + j * sj];);
   return id;
 }
 
@@ -698,29 +796,65 @@ static inline double sigm(double x)
 
 static inline double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 
+/* The vectorised kernels (fl_vmath) over m elements, in chunks over threads:
+ * z = f(x), or z = g * f'(x) when g is given. For silu, so = the sigmoid
+ * of x to keep (may be NULL); for its derivatives, si = that sigmoid (NULL:
+ * computed again). */
+enum { VM_EXP, VM_SIGMOID, VM_SILU, VM_DSILU, VM_D2SILU };
+
+static void vm_apply(int k, size_t m, const double *x, const double *si, const double *g, double *z, double *so)
+{
+  size_t nch = (m + VM_CHUNK - 1) / VM_CHUNK;
+  FL_PFOR(m > PAR_VM,
+  for (size_t c = 0; c < nch; c++) {
+    size_t i = c * VM_CHUNK, len = m - i < VM_CHUNK ? m - i : VM_CHUNK;
+    const double *gi = g ? g + i : NULL;
+    switch (k) {
+    case VM_EXP: fl_vm_exp(len, x + i, z + i); break;
+    case VM_SIGMOID: fl_vm_sigmoid(len, x + i, z + i); break;
+    case VM_SILU:
+      if (so) fl_vm_silu_s(len, x + i, z + i, so + i);
+      else fl_vm_silu(len, x + i, z + i);
+      break;
+    case VM_DSILU:
+      if (si) fl_vm_silu_d1_s(len, x + i, si + i, gi, z + i);
+      else fl_vm_silu_d1(len, x + i, gi, z + i);
+      break;
+    default:
+      if (si) fl_vm_silu_d2_s(len, x + i, si + i, gi, z + i);
+      else fl_vm_silu_d2(len, x + i, gi, z + i);
+      break;
+    }
+  });
+}
+
 static void unary_kernel(int op, const double *x, double *z, size_t m)
 {
   switch (op) {
-  case OP_SQUARE: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = x[i] * x[i]; break;
-  case OP_SQRT: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = sqrt(x[i]); break;
-  case OP_EXP: FL_PFOR(m > PAR_MIN / 8) for (size_t i = 0; i < m; i++) z[i] = exp(x[i]); break;
-  case OP_LOG: FL_PFOR(m > PAR_MIN / 8) for (size_t i = 0; i < m; i++) z[i] = log(x[i]); break;
-  case OP_SIN: FL_PFOR(m > PAR_MIN / 8) for (size_t i = 0; i < m; i++) z[i] = sin(x[i]); break;
-  case OP_COS: FL_PFOR(m > PAR_MIN / 8) for (size_t i = 0; i < m; i++) z[i] = cos(x[i]); break;
-  case OP_TANH: FL_PFOR(m > PAR_MIN / 8) for (size_t i = 0; i < m; i++) z[i] = tanh(x[i]); break;
-  case OP_SIGMOID: FL_PFOR(m > PAR_MIN / 8) for (size_t i = 0; i < m; i++) z[i] = sigm(x[i]); break;
-  case OP_SOFTPLUS: FL_PFOR(m > PAR_MIN / 8) for (size_t i = 0; i < m; i++) z[i] = softplus(x[i]); break;
-  case OP_SILU: FL_PFOR(m > PAR_MIN / 8) for (size_t i = 0; i < m; i++) z[i] = x[i] * sigm(x[i]); break;
-  case OP_RELU: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? x[i] : 0.0; break;
+  case OP_EXP: vm_apply(VM_EXP, m, x, NULL, NULL, z, NULL); return;
+  case OP_SIGMOID: vm_apply(VM_SIGMOID, m, x, NULL, NULL, z, NULL); return;
+  case OP_SILU: vm_apply(VM_SILU, m, x, NULL, NULL, z, NULL); return;
+  case OP_DSILU: vm_apply(VM_DSILU, m, x, NULL, NULL, z, NULL); return;
+  default: break;
+  }
+  switch (op) {
+  case OP_SQUARE: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] * x[i];); break;
+  case OP_SQRT: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = sqrt(x[i]);); break;
+  case OP_LOG: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = log(x[i]);); break;
+  case OP_SIN: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = sin(x[i]);); break;
+  case OP_COS: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = cos(x[i]);); break;
+  case OP_TANH: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = tanh(x[i]);); break;
+  case OP_SOFTPLUS: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = softplus(x[i]);); break;
+  case OP_RELU: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? x[i] : 0.0;); break;
   case OP_GELU:
-    FL_PFOR(m > PAR_MIN / 8)
+    FL_PFOR(m > PAR_MIN / 8,
     for (size_t i = 0; i < m; i++) {
       double v = x[i];
       z[i] = 0.5 * v * (1 + tanh(GELU_K * (v + GELU_C * v * v * v)));
-    }
+    });
     break;
   default: /* OP_STEP */
-    FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? 1.0 : 0.0;
+    FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? 1.0 : 0.0;);
     break;
   }
 }
@@ -732,7 +866,26 @@ static int unary(fl_ad_graph *g, int op, int a)
   node *n = unary_node(g, op, a, g->nodes[a].r, g->nodes[a].c, 0, &id);
   if (!n) return -1;
   if (op == OP_STEP) n->rg = 0;
-  unary_kernel(op, VAL(&g->nodes[a]), n->v, n->r * n->c);
+  size_t m = n->r * n->c;
+  if (op == OP_SILU && n->rg) { /* keep sigmoid(x) for the backward pass */
+    if (!(n->aux = arena_alloc(g, m * sizeof(double))))
+      return fail(g, FL_ENOMEM, "out of memory for a %zu x %zu tensor", n->r, n->c);
+    vm_apply(VM_SILU, m, VAL(&g->nodes[a]), NULL, NULL, n->v, n->aux);
+    return id;
+  }
+  unary_kernel(op, VAL(&g->nodes[a]), n->v, m);
+  return id;
+}
+
+/* silu'(a) with s = sigmoid(a) when at hand (the aux of a silu node on a; may be NULL). */
+static int dsilu(fl_ad_graph *g, int a, double *s)
+{
+  if (bad_input(g, a)) return -1;
+  int id;
+  node *n = unary_node(g, OP_DSILU, a, g->nodes[a].r, g->nodes[a].c, 0, &id);
+  if (!n) return -1;
+  n->aux = s;
+  vm_apply(VM_DSILU, n->r * n->c, VAL(&g->nodes[a]), s, NULL, n->v, NULL);
   return id;
 }
 
@@ -765,29 +918,24 @@ static int dfused(fl_ad_graph *g, int gy, int u)
   double *z = n->v;
   size_t m = n->r * n->c;
   switch (U->op) {
-  case OP_SQUARE: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = 2 * x[i] * G[i]; break;
-  case OP_SQRT: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = 0.5 * G[i] / y[i]; break;
-  case OP_EXP: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = G[i] * y[i]; break;
-  case OP_LOG: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = G[i] / x[i]; break;
-  case OP_SIN: FL_PFOR(m > PAR_MIN / 8) for (size_t i = 0; i < m; i++) z[i] = G[i] * cos(x[i]); break;
-  case OP_COS: FL_PFOR(m > PAR_MIN / 8) for (size_t i = 0; i < m; i++) z[i] = -G[i] * sin(x[i]); break;
-  case OP_TANH: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = G[i] * (1 - y[i] * y[i]); break;
-  case OP_SIGMOID: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = G[i] * y[i] * (1 - y[i]); break;
-  case OP_SOFTPLUS: FL_PFOR(m > PAR_MIN / 8) for (size_t i = 0; i < m; i++) z[i] = G[i] * sigm(x[i]); break;
-  case OP_SILU:
-    FL_PFOR(m > PAR_MIN / 8)
-    for (size_t i = 0; i < m; i++) {
-      double s = sigm(x[i]);
-      z[i] = G[i] * s * (1 + x[i] * (1 - s));
-    }
-    break;
-  case OP_RELU: FL_PFOR(m > PAR_MIN) for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? G[i] : 0.0; break;
+  case OP_SQUARE: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = 2 * x[i] * G[i];); break;
+  case OP_SQRT: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = 0.5 * G[i] / y[i];); break;
+  case OP_EXP: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] * y[i];); break;
+  case OP_LOG: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] / x[i];); break;
+  case OP_SIN: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = G[i] * cos(x[i]);); break;
+  case OP_COS: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = -G[i] * sin(x[i]);); break;
+  case OP_TANH: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] * (1 - y[i] * y[i]);); break;
+  case OP_SIGMOID: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] * y[i] * (1 - y[i]);); break;
+  case OP_SOFTPLUS: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = G[i] * sigm(x[i]);); break;
+  case OP_SILU: vm_apply(VM_DSILU, m, x, U->aux, G, z, NULL); break;
+  case OP_DSILU: vm_apply(VM_D2SILU, m, x, U->aux, G, z, NULL); break;
+  case OP_RELU: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? G[i] : 0.0;); break;
   case OP_GELU:
-    FL_PFOR(m > PAR_MIN / 8)
+    FL_PFOR(m > PAR_MIN / 8,
     for (size_t i = 0; i < m; i++) {
       double v = x[i], v2 = v * v, t = tanh(GELU_K * v * (1 + GELU_C * v2));
       z[i] = G[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_K * (1 + 3 * GELU_C * v2));
-    }
+    });
     break;
   default: memset(z, 0, m * sizeof(double)); break;
   }
@@ -872,6 +1020,10 @@ static int vjp(fl_ad_graph *g, int id, int k, int gy)
     if (k == 0) return ta ? fl_ad_matmul(g, b, gy, tb, 1) : fl_ad_matmul(g, gy, b, 0, !tb);
     return tb ? fl_ad_matmul(g, gy, a, 1, ta) : fl_ad_matmul(g, a, gy, !ta, 0);
   }
+  case OP_DENSE: /* x W + b */
+    if (k == 0) return fl_ad_matmul(g, gy, IN(&nd, 1), 0, 1);
+    if (k == 1) return fl_ad_matmul(g, IN(&nd, 0), gy, 1, 0);
+    return fl_ad_sum(g, gy, 0);
   case OP_TRANSPOSE: return fl_ad_transpose(g, gy);
   case OP_SUM: return fl_ad_expand(g, gy, rx, cx);
   case OP_EXPAND: return unbroadcast(g, gy, rx, cx);
@@ -892,9 +1044,11 @@ static int vjp(fl_ad_graph *g, int id, int k, int gy)
   case OP_TANH: return fl_ad_mul(g, gy, fl_ad_affine(g, fl_ad_square(g, id), -1.0, 1.0));
   case OP_SIGMOID: return fl_ad_mul(g, gy, fl_ad_mul(g, id, fl_ad_affine(g, id, -1.0, 1.0)));
   case OP_SOFTPLUS: return fl_ad_mul(g, gy, fl_ad_sigmoid(g, a));
-  case OP_SILU: { /* sigma(x) (1 + x (1 - sigma(x))) */
+  case OP_SILU: return fl_ad_mul(g, gy, dsilu(g, a, nd.aux)); /* silu' = s (1 + x (1 - s)), s = sigmoid(x) */
+  case OP_DSILU: { /* silu'' = s (1 - s) (2 + x (1 - 2 s)) */
     int s = fl_ad_sigmoid(g, a);
-    int d = fl_ad_mul(g, s, fl_ad_affine(g, fl_ad_mul(g, a, fl_ad_affine(g, s, -1.0, 1.0)), 1.0, 1.0));
+    int d = fl_ad_mul(g, fl_ad_mul(g, s, fl_ad_affine(g, s, -1.0, 1.0)),
+                      fl_ad_affine(g, fl_ad_mul(g, a, fl_ad_affine(g, s, -2.0, 1.0)), 1.0, 2.0));
     return fl_ad_mul(g, gy, d);
   }
   case OP_RELU: return fl_ad_mul(g, gy, fl_ad_step(g, a));

@@ -43,7 +43,10 @@
  * (r x 1 op 1 x c -> r x c).
  *
  * THREADS: a graph must be used by one thread at a time; large element-wise
- * kernels run in parallel (OpenMP) inside a call, matmul is cblas_dgemm.
+ * kernels run in parallel (OpenMP) inside a call, small ones enter no
+ * parallel region at all; matmul is fl_ad_gemm (below). exp, sigmoid and
+ * silu (and silu's derivatives, from the sigmoid a silu that requires grad
+ * keeps) run on the vector kernels of fl_vmath.
  * Part of libfieldlab: pure C11, no Lua, no printing, no exit. */
 #ifndef FL_AD_H
 #define FL_AD_H
@@ -119,6 +122,9 @@ int fl_ad_scale(fl_ad_graph *g, int a, double s);             /* s*a */
 int fl_ad_affine(fl_ad_graph *g, int a, double s, double t);  /* s*a + t (t added to every element) */
 /* op(a) op(b) with op(m) = m^T when the flag is set (cblas_dgemm). */
 int fl_ad_matmul(fl_ad_graph *g, int a, int b, int trans_a, int trans_b);
+/* x W + b for x r x k, W k x c and a row b 1 x c: a dense layer, one dgemm
+ * onto the bias rows (add(matmul(x, W), b) in one pass less). */
+int fl_ad_dense(fl_ad_graph *g, int x, int W, int b);
 int fl_ad_transpose(fl_ad_graph *g, int a);
 /* Sums keep two dimensions: axis FL_AD_ALL -> 1x1, axis 0 (over rows) -> 1 x c,
  * axis 1 (over columns) -> r x 1. mean divides by the count (of an empty
@@ -155,6 +161,23 @@ int fl_ad_silu(fl_ad_graph *g, int a);       /* x sigmoid(x) */
 int fl_ad_relu(fl_ad_graph *g, int a);
 int fl_ad_gelu(fl_ad_graph *g, int a);
 int fl_ad_step(fl_ad_graph *g, int a);
+
+/* Row-major C = alpha op(A) op(B) + beta C (op(M) = M^T when the flag is
+ * set) through cblas_dgemm, used by matmul and by the networks of fl_nn.
+ * OpenBLAS's own threads are not used: a product of FL_AD_GEMM_SERIAL
+ * multiply-adds or more is cut into slabs of rows (or columns) of C, one
+ * single-threaded dgemm per OpenMP thread (fl_set_threads); a smaller one
+ * runs on the calling thread. OpenBLAS's worker threads spin (sched_yield)
+ * between calls, and on the 2-core development machine they took the core
+ * that the element-wise loops of a training step needed, and a 256 x 64 x
+ * 64 product took 1.8 times as long on 2 threads as on 1. Inside an
+ * OpenMP parallel region it runs on the calling thread and leaves
+ * OpenBLAS's thread count as it is (set it to 1 before the region, as
+ * fl_nn does); outside, OpenBLAS's count is global: call it from one
+ * thread at a time. */
+#define FL_AD_GEMM_SERIAL 4194304.0
+void fl_ad_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
+                const double *B, size_t ldb, double beta, double *C, size_t ldc);
 
 /* ------------------------------------------------------------ inspection */
 

@@ -8,17 +8,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cblas.h>
 #include <jansson.h>
-
 #ifdef _OPENMP
-#define NN_PRAGMA(x) _Pragma(#x)
-#define NN_PFOR(cond) NN_PRAGMA(omp parallel for schedule(static) if(cond))
-#else
-#define NN_PFOR(cond)
+#include <omp.h>
 #endif
-#define NN_PAR_MIN 32768 /* elements above which activation loops run in parallel */
-#define NN_BLOCK_DOUBLES ((size_t)1 << 22) /* work rows per block: about 32 MB a buffer */
+
+#include "fl_vmath.h"
+
+/* OpenBLAS exports these (pthreads and OpenMP builds alike). */
+extern void openblas_set_num_threads(int num_threads);
+extern int openblas_get_num_threads(void);
+
+/* doubles per work buffer of a block of points (1 MB: a dgemm of a few
+ * hundred rows, near OpenBLAS's peak on one core, and cache-resident
+ * element-wise passes) */
+#define NN_BLOCK_DOUBLES ((size_t)1 << 17)
 
 /* ------------------------------------------------------------ names */
 
@@ -229,17 +233,147 @@ static size_t max_width(const fl_nn *nn)
   return w;
 }
 
-/* One block of B points. Work matrices hold R row blocks of B rows: block 0
- * values, blocks 1..nd tangents, then np second-order tangents (pairs a <= b). */
-static void jet_block(const fl_nn *nn, size_t B, const double *x, const double *emb, int nd, const double *dirs,
-                      int np, double *H, double *Z, double *val, double *D1, double *D2)
+/* f, f' and (f2 != NULL) f'' of the activation at n pre-activations z. */
+static void act_arrays(fl_nn_act a, size_t n, const double *z, double *f, double *f1, double *f2)
 {
+  if (a == FL_ACT_SILU) {
+    fl_vm_silu_jet(n, z, f, f1, f2);
+    return;
+  }
+  if (a == FL_ACT_SIGMOID) {
+    fl_vm_sigmoid(n, z, f);
+    for (size_t i = 0; i < n; i++) {
+      double s = f[i], d = s * (1 - s);
+      f1[i] = d;
+      if (f2) f2[i] = d * (1 - 2 * s);
+    }
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    double u, u1, u2;
+    act3(a, z[i], &u, &u1, &u2);
+    f[i] = u;
+    f1[i] = u1;
+    if (f2) f2[i] = u2;
+  }
+}
+
+/* Work split over blocks of points, each block on one thread with its own
+ * scratch buffers; inside a block every layer is one dgemm over all its
+ * rows (OpenBLAS held to one thread meanwhile: the threads are ours). A
+ * block of about NN_BLOCK_DOUBLES doubles per buffer stays in the cache
+ * between the dgemm and the element-wise passes. */
+typedef struct blockjob {
+  size_t n, B, nb;  /* points, points per block, blocks */
+  size_t bufs[4];   /* doubles in each scratch buffer (0: none) */
+  void (*run)(const struct blockjob *job, size_t i0, size_t b, double *const *buf);
+  const fl_nn *nn;
+  const double *x, *emb, *dirs, *u;
+  int nd, np;
+  double *val, *D1, *D2, *out;
+} blockjob;
+
+static void plan_blocks(blockjob *job, size_t n, size_t per_point)
+{
+  size_t B = NN_BLOCK_DOUBLES / (per_point ? per_point : 1);
+  if (B < 1) B = 1;
+  if (B > n) B = n;
+  job->n = n;
+  job->B = B;
+  job->nb = n ? (n + B - 1) / B : 0;
+}
+
+/* Block k, unless an earlier block ran out of memory or was interrupted. */
+static void one_block(const blockjob *job, size_t k, double *const *buf, int *nomem, int *intr)
+{
+  int stop, stop2;
+#ifdef _OPENMP
+#pragma omp atomic read
+#endif
+  stop = *nomem;
+#ifdef _OPENMP
+#pragma omp atomic read
+#endif
+  stop2 = *intr;
+  if (stop || stop2) return;
+  if (fl_interrupted()) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+    *intr = 1;
+    return;
+  }
+  size_t i0 = k * job->B, b = job->n - i0 < job->B ? job->n - i0 : job->B;
+  job->run(job, i0, b, buf);
+}
+
+/* The part of run_blocks on one thread: its buffers, and the blocks the
+ * (dynamic) schedule gives it; par = 0 (not in a parallel region): all. */
+static void run_blocks_thread(const blockjob *job, int par, int *nomem, int *intr)
+{
+  double *buf[4] = {NULL, NULL, NULL, NULL};
+  int ok = 1;
+  for (int k = 0; k < 4; k++)
+    if (job->bufs[k] && !(buf[k] = fl_alloc(job->bufs[k] * sizeof(double)))) ok = 0;
+  if (!ok) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+    *nomem = 1;
+  }
+  if (par) {
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+    for (size_t k = 0; k < job->nb; k++) one_block(job, k, buf, nomem, intr);
+  } else {
+    for (size_t k = 0; k < job->nb; k++) one_block(job, k, buf, nomem, intr);
+  }
+  for (int k = 0; k < 4; k++)
+    if (buf[k]) fl_free(buf[k], job->bufs[k] * sizeof(double));
+}
+
+static fl_status run_blocks(const blockjob *job)
+{
+  if (job->nb == 0) return FL_OK;
+  int nth = 1;
+#ifdef _OPENMP
+  nth = omp_get_max_threads();
+  if ((size_t)nth > job->nb) nth = (int)job->nb;
+#endif
+  int obt = nth > 1 ? openblas_get_num_threads() : 1;
+  if (obt > 1) openblas_set_num_threads(1);
+  int nomem = 0, intr = 0;
+  size_t need = 0;
+  if (nth > 1) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nth)
+#endif
+    run_blocks_thread(job, 1, &nomem, &intr);
+  } else {
+    run_blocks_thread(job, 0, &nomem, &intr); /* no parallel region: even a one-thread one costs a system call */
+  }
+  if (obt > 1) openblas_set_num_threads(obt);
+  for (int k = 0; k < 4; k++) need += job->bufs[k];
+  if (nomem) return fl_fail(FL_ENOMEM, "network work space (%zu bytes per thread)", need * sizeof(double));
+  return intr ? FL_EINTR : FL_OK;
+}
+
+/* One block of b points. Work matrices hold R row blocks of b rows: block 0
+ * values, blocks 1..nd tangents, then np second-order tangents (pairs a <= b).
+ * buf: H, Z (R b w each), F1, F2 (b w: the activation's derivatives). */
+static void jet_block(const blockjob *job, size_t i0, size_t B, double *const *buf)
+{
+  const fl_nn *nn = job->nn;
+  const int nd = job->nd, np = job->np;
+  const double *x = job->x + i0 * (size_t)nn->a.dim, *dirs = job->dirs ? job->dirs + i0 * (size_t)nn->a.dim : NULL;
+  double *H = buf[0], *Z = buf[1], *F1 = buf[2], *F2 = buf[3];
   int d = nn->a.dim, in = nn->in, ne = in - d;
   size_t R = 1 + (size_t)nd + (size_t)np;
   memset(H, 0, R * B * (size_t)in * sizeof *H);
   for (size_t p = 0; p < B; p++) {
     memcpy(H + p * in, x + p * d, (size_t)d * sizeof *H);
-    if (ne) memcpy(H + p * in + d, emb, (size_t)ne * sizeof *H);
+    if (ne) memcpy(H + p * in + d, job->emb, (size_t)ne * sizeof *H);
     for (int b = 0; b < nd; b++) {
       double *row = H + ((1 + (size_t)b) * B + p) * in;
       if (dirs) memcpy(row, dirs + p * d, (size_t)d * sizeof *H);
@@ -248,42 +382,38 @@ static void jet_block(const fl_nn *nn, size_t B, const double *x, const double *
   }
   const fl_ad_params *P = nn->P;
   for (int l = 0; l < nn->nlayers; l++) {
-    size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1];
+    size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1], BW = B * wo;
     const double *W = P->x + P->t[2 * l].off, *bias = P->x + P->t[2 * l + 1].off;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(R * B), (int)wo, (int)wi, 1.0, H, (int)wi, W,
-                (int)wo, 0.0, Z, (int)wo);
-    if (l == nn->nlayers - 1) {
-      for (size_t p = 0; p < B; p++)
-        for (size_t c = 0; c < wo; c++) Z[p * wo + c] += bias[c];
-      break;
+    fl_ad_gemm(0, 0, R * B, wo, wi, 1.0, H, wi, W, wo, 0.0, Z, wo);
+    for (size_t p = 0; p < B; p++)
+      for (size_t c = 0; c < wo; c++) Z[p * wo + c] += bias[c];
+    if (l == nn->nlayers - 1) break;
+    /* values into H's block 0, f' and f'' at hand for the tangents */
+    act_arrays(nn->a.act, BW, Z, H, F1, np ? F2 : NULL);
+    for (int b = 0; b < nd; b++) {
+      double *Hb = H + (size_t)(1 + b) * BW;
+      const double *Zb = Z + (size_t)(1 + b) * BW;
+      for (size_t e = 0; e < BW; e++) Hb[e] = F1[e] * Zb[e];
     }
-    fl_nn_act act = nn->a.act;
-    size_t BW = B * wo;
-    NN_PFOR(BW * R > NN_PAR_MIN)
-    for (long long pp = 0; pp < (long long)B; pp++) {
-      size_t base = (size_t)pp * wo;
-      for (size_t c = 0; c < wo; c++) {
-        size_t e = base + c;
-        double f, f1, f2;
-        act3(act, Z[e] + bias[c], &f, &f1, &f2);
-        H[e] = f;
-        for (int b = 0; b < nd; b++) H[(size_t)(1 + b) * BW + e] = f1 * Z[(size_t)(1 + b) * BW + e];
-        int q = 0;
-        for (int a = 0; a < nd && np; a++)
-          for (int b = a; b < nd; b++, q++) {
-            size_t o = (size_t)(1 + nd + q) * BW + e;
-            H[o] = f2 * Z[(size_t)(1 + a) * BW + e] * Z[(size_t)(1 + b) * BW + e] + f1 * Z[o];
-          }
+    int q = 0;
+    for (int a = 0; a < nd && np; a++)
+      for (int b = a; b < nd; b++, q++) {
+        double *Hq = H + (size_t)(1 + nd + q) * BW;
+        const double *Za = Z + (size_t)(1 + a) * BW, *Zb = Z + (size_t)(1 + b) * BW;
+        const double *Zq = Z + (size_t)(1 + nd + q) * BW;
+        for (size_t e = 0; e < BW; e++) Hq[e] = F2[e] * Za[e] * Zb[e] + F1[e] * Zq[e];
       }
-    }
   }
   size_t m = (size_t)nn->a.out, BW = B * m;
-  if (val) memcpy(val, Z, BW * sizeof *Z);
-  if (D1)
+  if (job->val) memcpy(job->val + i0 * m, Z, BW * sizeof *Z);
+  if (job->D1) {
+    double *D1 = job->D1 + i0 * m * (size_t)nd;
     for (size_t p = 0; p < B; p++)
       for (size_t o = 0; o < m; o++)
         for (int b = 0; b < nd; b++) D1[(p * m + o) * nd + b] = Z[(size_t)(1 + b) * BW + p * m + o];
-  if (D2) {
+  }
+  if (job->D2) {
+    double *D2 = job->D2 + i0 * m * (size_t)d * d;
     int q = 0;
     for (int a = 0; a < nd; a++)
       for (int b = a; b < nd; b++, q++)
@@ -301,30 +431,25 @@ static fl_status jet_run(const fl_nn *nn, size_t n, const double *x, double t, i
 {
   int d = nn->a.dim;
   int nd = dirs ? 1 : (order >= 1 ? d : 0), np = order >= 2 ? d * (d + 1) / 2 : 0;
-  size_t R = 1 + (size_t)nd + (size_t)np, w = max_width(nn), m = (size_t)nn->a.out;
-  size_t B = NN_BLOCK_DOUBLES / (R * w);
-  if (B < 1) B = 1;
-  if (B > n) B = n;
-  if (n == 0) return FL_OK;
-  size_t bytes = R * B * w * sizeof(double);
-  double *H = fl_alloc(bytes), *Z = fl_alloc(bytes);
-  if (!H || !Z) {
-    if (H) fl_free(H, bytes);
-    if (Z) fl_free(Z, bytes);
-    return fl_fail(FL_ENOMEM, "network work space (%zu bytes)", 2 * bytes);
-  }
+  size_t R = 1 + (size_t)nd + (size_t)np, w = max_width(nn);
   double emb[16];
   time_embed(nn->a.time, t, emb);
-  fl_status st = FL_OK;
-  for (size_t i0 = 0; i0 < n; i0 += B) {
-    if (fl_interrupted()) { st = FL_EINTR; break; }
-    size_t b = n - i0 < B ? n - i0 : B;
-    jet_block(nn, b, x + i0 * d, emb, nd, dirs ? dirs + i0 * d : NULL, np, H, Z, val ? val + i0 * m : NULL,
-              D1 ? D1 + i0 * m * nd : NULL, D2 ? D2 + i0 * m * d * d : NULL);
-  }
-  fl_free(H, bytes);
-  fl_free(Z, bytes);
-  return st;
+  blockjob job = {0};
+  plan_blocks(&job, n, R * w);
+  job.bufs[0] = job.bufs[1] = R * job.B * w;
+  job.bufs[2] = job.B * w;
+  job.bufs[3] = np ? job.B * w : 0;
+  job.run = jet_block;
+  job.nn = nn;
+  job.x = x;
+  job.emb = emb;
+  job.dirs = dirs;
+  job.nd = nd;
+  job.np = np;
+  job.val = val;
+  job.D1 = D1;
+  job.D2 = D2;
+  return run_blocks(&job);
 }
 
 fl_status fl_nn_jet(const fl_nn *nn, size_t n, const double *x, double t, int order, double *val, double *D1,
@@ -338,70 +463,61 @@ fl_status fl_nn_jvp(const fl_nn *nn, size_t n, const double *x, double t, const 
   return jet_run(nn, n, x, t, 1, v, NULL, out, NULL);
 }
 
-fl_status fl_nn_vjp(const fl_nn *nn, size_t n, const double *x, double t, const double *u, double *out)
+/* One block of the reverse pass. buf[0]: slot 0 the input, slots 1..L-1 the
+ * pre-activations z_l, then T (activated), G, G2, each b w. */
+static void vjp_block(const blockjob *job, size_t i0, size_t b, double *const *buf)
 {
-  if (n == 0) return FL_OK;
+  const fl_nn *nn = job->nn;
   int d = nn->a.dim, L = nn->nlayers, in = nn->in;
-  size_t w = max_width(nn), S = (size_t)L + 3, B = NN_BLOCK_DOUBLES / (w * S);
-  if (B < 1) B = 1;
-  if (B > n) B = n;
-  size_t bytes = B * w * S * sizeof(double);
-  double *buf = fl_alloc(bytes);
-  if (!buf) return fl_fail(FL_ENOMEM, "network work space (%zu bytes)", bytes);
-  double emb[16];
-  time_embed(nn->a.time, t, emb);
+  size_t w = max_width(nn), m = (size_t)nn->a.out;
   const fl_ad_params *P = nn->P;
   fl_nn_act act = nn->a.act;
-  size_t m = (size_t)nn->a.out;
-  fl_status st = FL_OK;
-  for (size_t i0 = 0; i0 < n; i0 += B) {
-    if (fl_interrupted()) { st = FL_EINTR; break; }
-    size_t b = n - i0 < B ? n - i0 : B;
-    /* slot 0: input; slots 1..L-1: pre-activations z_l; then T (activated), G, G2 */
-    double *Zs[FL_NN_MAXLAYERS + 2];
-    for (size_t k = 0; k < S; k++) Zs[k] = buf + k * B * w;
-    double *T = Zs[L], *G = Zs[L + 1], *G2 = Zs[L + 2];
-    for (size_t p = 0; p < b; p++) {
-      memcpy(Zs[0] + p * in, x + (i0 + p) * d, (size_t)d * sizeof(double));
-      if (in > d) memcpy(Zs[0] + p * in + d, emb, (size_t)(in - d) * sizeof(double));
-    }
-    for (int l = 0; l + 1 < L; l++) {
-      size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1];
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, (int)wo, (int)wi, 1.0, l ? T : Zs[0], (int)wi,
-                  P->x + P->t[2 * l].off, (int)wo, 0.0, Zs[l + 1], (int)wo);
-      const double *bias = P->x + P->t[2 * l + 1].off;
-      double *Zl = Zs[l + 1];
-      NN_PFOR(b * wo > NN_PAR_MIN)
-      for (long long p = 0; p < (long long)b; p++)
-        for (size_t c = 0; c < wo; c++) {
-          size_t e = (size_t)p * wo + c;
-          double f, f1, f2;
-          Zl[e] += bias[c];
-          act3(act, Zl[e], &f, &f1, &f2);
-          T[e] = f;
-        }
-    }
-    memcpy(G, u + i0 * m, b * m * sizeof(double));
-    for (int l = L - 1; l >= 0; l--) {
-      size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1];
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, (int)wi, (int)wo, 1.0, G, (int)wo,
-                  P->x + P->t[2 * l].off, (int)wo, 0.0, G2, (int)wi);
-      if (l > 0) {
-        long long ne = (long long)(b * wi);
-        const double *Zl = Zs[l];
-        NN_PFOR(ne > NN_PAR_MIN)
-        for (long long e = 0; e < ne; e++) {
-          double f, f1, f2;
-          act3(act, Zl[e], &f, &f1, &f2);
-          G2[e] *= f1;
-        }
-      }
-      double *tmp = G; G = G2; G2 = tmp;
-    }
-    for (size_t p = 0; p < b; p++) memcpy(out + (i0 + p) * d, G + p * in, (size_t)d * sizeof(double));
+  double *Zs[FL_NN_MAXLAYERS + 2];
+  for (size_t k = 0; k < (size_t)L + 3; k++) Zs[k] = buf[0] + k * b * w;
+  double *T = Zs[L], *G = Zs[L + 1], *G2 = Zs[L + 2], *F1 = buf[1];
+  for (size_t p = 0; p < b; p++) {
+    memcpy(Zs[0] + p * in, job->x + (i0 + p) * d, (size_t)d * sizeof(double));
+    if (in > d) memcpy(Zs[0] + p * in + d, job->emb, (size_t)(in - d) * sizeof(double));
   }
-  fl_free(buf, bytes);
-  return st;
+  for (int l = 0; l + 1 < L; l++) {
+    size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1];
+    fl_ad_gemm(0, 0, b, wo, wi, 1.0, l ? T : Zs[0], wi, P->x + P->t[2 * l].off, wo, 0.0, Zs[l + 1], wo);
+    const double *bias = P->x + P->t[2 * l + 1].off;
+    double *Zl = Zs[l + 1];
+    for (size_t p = 0; p < b; p++)
+      for (size_t c = 0; c < wo; c++) Zl[p * wo + c] += bias[c];
+    act_arrays(act, b * wo, Zl, T, F1, NULL);
+  }
+  memcpy(G, job->u + i0 * m, b * m * sizeof(double));
+  for (int l = L - 1; l >= 0; l--) {
+    size_t wi = (size_t)nn->width[l], wo = (size_t)nn->width[l + 1];
+    fl_ad_gemm(0, 1, b, wi, wo, 1.0, G, wo, P->x + P->t[2 * l].off, wo, 0.0, G2, wi);
+    if (l > 0) { /* times f'(z_l) */
+      size_t ne = b * wi;
+      act_arrays(act, ne, Zs[l], T, F1, NULL);
+      for (size_t e = 0; e < ne; e++) G2[e] *= F1[e];
+    }
+    double *tmp = G; G = G2; G2 = tmp;
+  }
+  for (size_t p = 0; p < b; p++) memcpy(job->out + (i0 + p) * d, G + p * in, (size_t)d * sizeof(double));
+}
+
+fl_status fl_nn_vjp(const fl_nn *nn, size_t n, const double *x, double t, const double *u, double *out)
+{
+  size_t w = max_width(nn), S = (size_t)nn->nlayers + 3;
+  double emb[16];
+  time_embed(nn->a.time, t, emb);
+  blockjob job = {0};
+  plan_blocks(&job, n, w * S);
+  job.bufs[0] = job.B * w * S;
+  job.bufs[1] = job.B * w;
+  job.run = vjp_block;
+  job.nn = nn;
+  job.x = x;
+  job.emb = emb;
+  job.u = u;
+  job.out = out;
+  return run_blocks(&job);
 }
 
 /* ------------------------------------------------------------ fields */

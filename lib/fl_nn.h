@@ -21,7 +21,10 @@
  * Jacobian of an mlp at n points costs about (1 + d) forward passes, the
  * Hessian of a potential about (1 + d + d(d+1)/2). Mixed second derivatives
  * are computed once and mirrored, so Hessians are symmetric bit for bit and
- * divfree fields have zero divergence to rounding.
+ * divfree fields have zero divergence to rounding. Blocks of points (about
+ * 1 MB of work rows each, so that the element-wise passes stay in cache)
+ * are shared out over the OpenMP threads, each running single-threaded
+ * dgemms; results do not depend on the thread count.
  *
  * Files: safetensors (8-byte little-endian header length, a JSON header,
  * raw little-endian data); fieldlab writes F64 tensors "layers.K.weight"

@@ -5,7 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAR_MIN 4096
+/* Element counts above which loops run in parallel: these are memory bound
+ * (about 1 ns an element), and waking a sleeping thread costs more below. */
+#define PAR_MIN ((size_t)1 << 16)
+
+/* PAR_SIMD(cond, loop): the for statement `loop` vectorised, and in parallel
+ * when cond holds; below, no parallel region at all (even a one-thread
+ * region costs a futex system call in libgomp). */
+#ifdef _OPENMP
+#define PAR_PRAGMA(x) _Pragma(#x)
+#define PAR_SIMD(cond, ...)                                                                                        \
+  do {                                                                                                             \
+    if (cond) {                                                                                                    \
+      PAR_PRAGMA(omp parallel for simd schedule(static))                                                           \
+      __VA_ARGS__                                                                                                  \
+    } else {                                                                                                       \
+      PAR_PRAGMA(omp simd)                                                                                         \
+      __VA_ARGS__                                                                                                  \
+    }                                                                                                              \
+  } while (0)
+#else
+#define PAR_SIMD(cond, ...) do { __VA_ARGS__ } while (0)
+#endif
 
 fl_optim_config fl_optim_defaults(void)
 {
@@ -66,36 +87,39 @@ fl_status fl_optim_step(fl_optim *o, double *x, const double *g, double lr)
   const fl_optim_config c = o->cfg;
   if (!(lr > 0)) lr = c.lr;
   if (!isfinite(lr)) return fl_fail(FL_EINVAL, "learning rate must be finite, not %g", lr);
-  double s = 0;
-#pragma omp parallel for reduction(+ : s) if (n > PAR_MIN)
-  for (size_t i = 0; i < n; i++) s += g[i] * 0.0;
+  double s = 0; /* 0, or NaN when some g[i] is not finite */
+  if (n > PAR_MIN) {
+#pragma omp parallel for simd reduction(+ : s)
+    for (size_t i = 0; i < n; i++) s += g[i] * 0.0;
+  } else {
+#pragma omp simd reduction(+ : s)
+    for (size_t i = 0; i < n; i++) s += g[i] * 0.0;
+  }
   if (!isfinite(s)) return fl_fail(FL_ENAN, "non-finite gradient at step %llu", (unsigned long long)o->step + 1);
   double *m = o->m, *v = o->v;
   const double wd = c.weight_decay;
   if (o->kind == FL_OPTIM_SGD) {
     const double mu = c.momentum;
-#pragma omp parallel for if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++) {
+    PAR_SIMD(n > PAR_MIN, for (size_t i = 0; i < n; i++) {
       double gi = g[i] + wd * x[i];
       double b = mu * m[i] + gi;
       m[i] = b;
       x[i] -= lr * b;
-    }
+    });
   } else {
     const uint64_t t = o->step + 1;
     const double b1 = c.beta1, b2 = c.beta2, eps = c.eps;
     const double bc1 = 1 - pow(b1, (double)t), bc2 = 1 - pow(b2, (double)t);
     const double a = lr / bc1, rb2 = 1 / sqrt(bc2);
     const double l2 = o->kind == FL_OPTIM_ADAM ? wd : 0, decay = o->kind == FL_OPTIM_ADAMW ? 1 - lr * wd : 1;
-#pragma omp parallel for if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++) {
+    PAR_SIMD(n > PAR_MIN, for (size_t i = 0; i < n; i++) {
       double gi = g[i] + l2 * x[i];
       double mi = b1 * m[i] + (1 - b1) * gi;
       double vi = b2 * v[i] + (1 - b2) * gi * gi;
       m[i] = mi;
       v[i] = vi;
       x[i] = x[i] * decay - a * mi / (sqrt(vi) * rb2 + eps);
-    }
+    });
   }
   o->step++;
   return FL_OK;
@@ -110,8 +134,12 @@ double fl_optim_norm(const double *g, size_t n)
   }
   if (mx == 0 || !isfinite(mx)) return mx;
   double s = 0, r = 1 / mx;
-#pragma omp parallel for reduction(+ : s) if (n > PAR_MIN)
-  for (size_t i = 0; i < n; i++) s += (g[i] * r) * (g[i] * r);
+  if (n > PAR_MIN) {
+#pragma omp parallel for reduction(+ : s)
+    for (size_t i = 0; i < n; i++) s += (g[i] * r) * (g[i] * r);
+  } else {
+    for (size_t i = 0; i < n; i++) s += (g[i] * r) * (g[i] * r);
+  }
   return mx * sqrt(s);
 }
 
@@ -120,8 +148,7 @@ double fl_optim_clip(double *g, size_t n, double maxnorm)
   double nrm = fl_optim_norm(g, n);
   if (isfinite(nrm) && nrm > maxnorm && maxnorm > 0) {
     double f = maxnorm / nrm;
-#pragma omp parallel for if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++) g[i] *= f;
+    PAR_SIMD(n > PAR_MIN, for (size_t i = 0; i < n; i++) g[i] *= f;);
   }
   return nrm;
 }
@@ -129,8 +156,7 @@ double fl_optim_clip(double *g, size_t n, double maxnorm)
 void fl_optim_ema(double *ema, const double *x, size_t n, double decay)
 {
   const double w = 1 - decay;
-#pragma omp parallel for if (n > PAR_MIN)
-  for (size_t i = 0; i < n; i++) ema[i] = decay * ema[i] + w * x[i];
+  PAR_SIMD(n > PAR_MIN, for (size_t i = 0; i < n; i++) ema[i] = decay * ema[i] + w * x[i];);
 }
 
 double fl_optim_lr(double lr, uint64_t step, uint64_t warmup, uint64_t total, int cosine, double min_lr)
@@ -146,8 +172,7 @@ fl_status fl_optim_sample_rows(const double *data, size_t nrows, size_t d, size_
                                uint64_t stream, double *out)
 {
   if (nrows == 0) return fl_fail(FL_EINVAL, "no data rows to draw a batch from");
-#pragma omp parallel for if (b * d > PAR_MIN)
-  for (size_t k = 0; k < b; k++) {
+  for (size_t k = 0; k < b; k++) { /* memory bound: one thread */
     size_t r = (size_t)(fl_rng_uniform(seed, stream, k) * (double)nrows);
     if (r >= nrows) r = nrows - 1;
     memcpy(out + k * d, data + r * d, d * sizeof(double));

@@ -155,6 +155,8 @@ static fl_status pred_div(fl_field *self, size_t n, const double *x, double t, d
 }
 
 static const fl_field_ops pred_ops_all = {"predict", pred_eval, pred_jac, pred_div, NULL, NULL, pred_destroy};
+static const fl_field_ops pred_ops_jac = {"predict", pred_eval, pred_jac, NULL, NULL, NULL, pred_destroy};
+static const fl_field_ops pred_ops_div = {"predict", pred_eval, NULL, pred_div, NULL, NULL, pred_destroy};
 static const fl_field_ops pred_ops_eval = {"predict", pred_eval, NULL, NULL, NULL, NULL, pred_destroy};
 
 fl_status fl_sample_predict(fl_field *f, fl_param from, fl_param to, const fl_schedule *s, fl_field **out)
@@ -173,8 +175,10 @@ fl_status fl_sample_predict(fl_field *f, fl_param from, fl_param to, const fl_sc
   q->from = from;
   q->to = to;
   q->s = *s;
-  int both = f->ops->jac && f->ops->div;
-  fl_status st = fl_field_new(both ? &pred_ops_all : &pred_ops_eval, f->dim, f->dim, 1, f->thread_safe, q, out);
+  /* each derivative f offers (a field without div: the trace of the Jacobian, exact when f's is) */
+  const fl_field_ops *ops = f->ops->jac ? (f->ops->div ? &pred_ops_all : &pred_ops_jac)
+                                        : (f->ops->div ? &pred_ops_div : &pred_ops_eval);
+  fl_status st = fl_field_new(ops, f->dim, f->dim, 1, f->thread_safe, q, out);
   if (!st) (*out)->inexact = f->inexact;
   return st;
 }

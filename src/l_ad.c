@@ -266,6 +266,15 @@ static int m_matmul(lua_State *L)
   return 1;
 }
 
+static int m_dense(lua_State *L)
+{
+  check_var(L, 1);
+  fl_ad_graph *g = graph(L);
+  int x = node_of(L, 1, "ad"), w = node_of(L, 2, "ad"), b = node_of(L, 3, "ad");
+  push_var(L, g, fl_ad_dense(g, x, w, b), "ad");
+  return 1;
+}
+
 static int m_t(lua_State *L)
 {
   check_var(L, 1);
@@ -657,6 +666,7 @@ static const luaL_Reg var_meta[] = {
 
 static const luaL_Reg var_methods[] = {
   {"matmul", m_matmul},
+  {"dense", m_dense},
   {"t", m_t},
   {"sum", m_sum},
   {"mean", m_mean},

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "l_util.h"
 #include "fl_diffusion.h"
+#include "fl_sample.h" /* fl_sample_predict: the field converting a prediction */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,45 @@ static int m_convert(lua_State *L)
   b->p = r;
   l_gc_account(L, r->nbytes);
   l_check(L, fl_schedule_convert(s, t, from, to, v->size, v->data, x->data, r->data), fname);
+  return 1;
+}
+
+/* s:score(f [, {from = ...}]) and s:velocity, s:eps, s:x0: upvalue 1 is the
+ * target fl_param. The field's own parametrisation is its `param` property
+ * (networks record one) unless `from` is given. */
+static const char *const target_names[] = {"eps", "x0", "score", "velocity"};
+static const char *const target_opts[] = {"from", NULL};
+
+static int m_target(lua_State *L)
+{
+  fl_param to = (fl_param)lua_tointeger(L, lua_upvalueindex(1));
+  char fname[32];
+  snprintf(fname, sizeof fname, "Schedule:%s", target_names[to]);
+  fl_schedule *s = check_sched(L, 1);
+  fl_field *f = l_checkfield(L, 2);
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  l_checkopts(L, 3, target_opts);
+  const char *from = l_optstring_field(L, 3, "from", NULL), *how = "option 'from'";
+  if (!from) {
+    lua_getfield(L, 2, "param");
+    from = lua_tostring(L, -1);
+    how = "the field's recorded parametrisation";
+    if (!from)
+      return l_error(L, fname,
+                     "the field (kind %s) records no parametrisation (networks do: model.param); say what it "
+                     "predicts with {from = \"eps\"|\"x0\"|\"score\"|\"velocity\"}",
+                     f->ops->kind);
+  }
+  fl_param p;
+  if (fl_param_from_name(from, &p))
+    return l_error(L, fname, "%s is '%s', not a parametrisation (valid: eps, x0, score, velocity)", how, from);
+  if (p == to && f->dim == f->codim) { /* nothing to convert: the field itself */
+    lua_pushvalue(L, 2);
+    return 1;
+  }
+  fl_field *r;
+  l_check(L, fl_sample_predict(f, p, to, s, &r), fname);
+  l_pushfield(L, r);
   return 1;
 }
 
@@ -227,6 +267,11 @@ void l_open_diffusion(lua_State *L)
     lua_pushinteger(L, i);
     lua_pushcclosure(L, m_fn, 1);
     lua_setfield(L, -2, fn_names[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    lua_pushinteger(L, i);
+    lua_pushcclosure(L, m_target, 1);
+    lua_setfield(L, -2, target_names[i]);
   }
   lua_pop(L, 2);
   l_newmodule(L, "diffusion", diffusion_fns);

@@ -60,7 +60,7 @@ local function base(m, vars, x, t)
   local h = e and ad.concat_cols{x, e} or x
   local L = #vars // 2
   for l = 1, L do
-    h = h:matmul(vars[2 * l - 1]) + vars[2 * l]
+    h = h:dense(vars[2 * l - 1], vars[2 * l])
     if l < L then h = h[arch.act](h) end
   end
   return h
@@ -76,8 +76,10 @@ end
 
 function methods.forward(m, x, t)
   local _, vars = bound(m, "model:forward")
-  if not ad.is_var(x) then x = ad.var(x) end
   local arch = m.arch
+  -- an Array becomes a constant unless the output differentiates in x
+  -- (gradient and divfree networks): no input gradient to compute then
+  if not ad.is_var(x) then x = (arch.kind == "mlp" or arch.kind == "potential") and ad.const(x) or ad.var(x) end
   local d = arch.dim
   if x.shape[2] ~= d then
     error(string.format("model:forward: x has %d columns, the network takes %d", x.shape[2], d), 2)

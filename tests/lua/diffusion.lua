@@ -161,6 +161,60 @@ end
 -- linear path at t = 1 (alpha = 0): the velocity is finite, v = x - mean
 T.allclose(lin:noised(gg).velocity(P, 1), P - array.from{mu}, 1e-14, "velocity at t = 1")
 
+-- Schedule:score/velocity/eps/x0 of a field: the affine map of convert at
+-- each t, with exact Jacobians and divergences carried over
+do
+  local m = net.mlp{dim = 2, hidden = {32, 32}, time = "concat", param = "eps", seed = 4}
+  local sm = vp:score(m)
+  T.eq(sm.kind, "predict"); T.eq(sm.time_dependent, true)
+  local Y = array.randn({40, 2}, {seed = 11})
+  for _, t in ipairs{1e-3, 0.3, 0.9} do
+    local sg = vp:sigma(t)
+    local want = m(Y, t) * (-1 / sg)
+    T.allclose(sm(Y, t), want, 1e-14 * (1 / sg), "score of an eps network = -m/sigma at t = " .. t)
+    local J, Jm = sm:jacobian(Y, t), m:jacobian(Y, t)
+    T.eq(J.exact, true)
+    T.allclose(J, Jm * (-1 / sg), 0, "Jacobian of the score = -J_m/sigma at t = " .. t)
+    local dv = sm:div(Y, t)
+    T.eq(dv.exact, true)
+    for i = 1, 40 do
+      T.near(dv[i], (Jm:get(i, 1, 1) + Jm:get(i, 2, 2)) * (-1 / sg), 1e-13 / sg, "divergence = -tr J_m/sigma")
+    end
+    -- to x0 and velocity and back through the Array conversion
+    T.allclose(vp:x0(m)(Y, t), vp:convert(m(Y, t), Y, t, "eps", "x0"), 1e-13 / vp:alpha(t), "x0 of the network")
+    T.allclose(vp:eps(vp:velocity(m), {from = "velocity"})(Y, t), m(Y, t), 1e-9, "eps of its velocity")
+  end
+  T.eq(vp:eps(m), m) -- nothing to convert: the network itself
+  -- a network's Jacobian carries over to its velocity: J_v = f I + (sigma' - f sigma) J_eps (VP)
+  local t = 0.4
+  local Jv, Jm = vp:velocity(m):jacobian(Y, t), m:jacobian(Y, t)
+  local cx = vp:convert(array.zeros{1, 1}, array.ones{1, 1}, t, "eps", "velocity")[1][1]
+  local cp = vp:convert(array.ones{1, 1}, array.zeros{1, 1}, t, "eps", "velocity")[1][1]
+  T.allclose(Jv, Jm * cp + array.eye(2):reshape(1, 2, 2) * cx, 1e-13, "Jacobian of the velocity")
+  -- the exact noised-mixture score to the probability-flow velocity
+  for _, s in ipairs{vp, lin, cos_} do
+    local pt = s:noised(gf)
+    for _, tt in ipairs{0.1, 0.5, 0.8} do
+      local v = s:velocity(pt.score, {from = "score"})
+      T.allclose(v(P, tt), pt.velocity(P, tt), 1e-12, s.name .. " velocity of the exact score at t = " .. tt)
+      T.eq(v:jacobian(P, tt).exact, true)
+      T.allclose(v:jacobian(P, tt), pt.velocity:jacobian(P, tt), 1e-11, s.name .. " its Jacobian")
+      T.allclose(s:score(pt.velocity, {from = "velocity"})(P, tt), pt.score(P, tt), 1e-11, s.name .. " and back")
+    end
+  end
+  -- sampling the converted field with kind = "score" is sampling the network with kind = "eps"
+  for _, solver in ipairs{"euler", "dpm++2m"} do
+    local a = sample.ode{field = sm, kind = "score", schedule = vp, n = 200, solver = solver, steps = 20, seed = 5}
+    local b = sample.ode{field = m, kind = "eps", schedule = vp, n = 200, solver = solver, steps = 20, seed = 5}
+    T.allclose(a, b, 1e-10, "sampling " .. solver .. ": score of the network = the network as eps")
+  end
+  T.raises(function() vp:score(42) end, "Field expected")
+  T.raises(function() vp:score(vp:noised(gf).score) end, "Schedule:score", "records no parametrisation", "from")
+  T.raises(function() vp:velocity(m, {from = "noise"}) end, "Schedule:velocity", "'noise'", "eps, x0, score, velocity")
+  T.raises(function() vp:score(m, {form = "eps"}) end, "unknown option 'form'")
+  T.raises(function() lin:x0(m)(Y, 1) end, "divides by")
+end
+
 -- misuse
 T.raises(function() diffusion.vp{b0 = -1} end, "diffusion.vp", "b0")
 T.raises(function() diffusion.ve{smin = 5, smax = 1} end, "smin < smax")

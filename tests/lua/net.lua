@@ -143,6 +143,23 @@ for _, f in ipairs{m, G, net.divfree{dim = 3, hidden = {8}, time = "sinusoidal",
 end
 os.remove(path)
 
+-- many points go in blocks over the threads: each point's result is the one
+-- it has alone (to rounding: dgemm's order of sums depends on the sizes)
+do
+  local big = net.mlp{dim = 2, hidden = {256, 256}, time = "concat", seed = 7}
+  local Eb = net.potential{dim = 2, hidden = {128, 128}, seed = 8}
+  local gb = net.gradient(Eb)
+  local Y = array.randn({2000, 2}, {seed = 9})
+  local J, v, H, gv = big:jacobian(Y, 0.3), big(Y, 0.3), Eb:hessian(Y), gb(Y)
+  for _, i in ipairs{1, 171, 1000, 2000} do
+    local y = Y:slice{{i, i}}
+    T.allclose(big:jacobian(y, 0.3), J:slice{{i, i}}, 1e-14, "Jacobian of point " .. i .. " alone")
+    T.allclose(big(y, 0.3), v:slice{{i, i}}, 1e-14, "value of point " .. i .. " alone")
+    T.allclose(Eb:hessian(y), H:slice{{i, i}}, 1e-14, "Hessian of point " .. i .. " alone")
+    T.allclose(gb(y), gv:slice{{i, i}}, 1e-14, "gradient network at point " .. i .. " alone")
+  end
+end
+
 -- PyTorch import: outputs equal those torch computed (tests/data/make_torch_mlp.py)
 local fixture = T.data .. "torch_mlp.safetensors"
 local fh = io.open(fixture, "rb")

@@ -2,7 +2,10 @@
  * gradgradcheck (central differences of the first gradient, which is itself
  * built with create_graph) of every op at random inputs, closed forms
  * (E = 1/2 |W x|^2: grad = W^T W x, Hessian-vector product W^T W v; third
- * derivative of tanh), parameter blocks, arena memory and errors. */
+ * derivative of tanh and silu), parameter blocks, arena memory and errors;
+ * and the vectorised kernels of lib/fl_vmath.c behind exp, sigmoid and silu
+ * (ulp error of exp against long double, special values, results that do
+ * not depend on an element's position, closed forms). */
 #include "config.h"
 
 #include <math.h>
@@ -10,7 +13,9 @@
 #include <string.h>
 
 #include "fl_ad.h"
+#include "fl_vmath.h"
 #include "fl_test.h"
+#include <float.h>
 
 /* ------------------------------------------------------------ the op table */
 
@@ -62,6 +67,8 @@ static int b_softplus(fl_ad_graph *g, const int *x) { return fl_ad_softplus(g, x
 static int b_silu(fl_ad_graph *g, const int *x) { return fl_ad_silu(g, x[0]); }
 static int b_relu(fl_ad_graph *g, const int *x) { return fl_ad_relu(g, x[0]); }
 static int b_gelu(fl_ad_graph *g, const int *x) { return fl_ad_gelu(g, x[0]); }
+static int b_dense(fl_ad_graph *g, const int *x) { return fl_ad_dense(g, x[0], x[1], x[2]); }
+static int b_silu_layer(fl_ad_graph *g, const int *x) { return fl_ad_silu(g, fl_ad_dense(g, x[0], x[1], x[2])); }
 /* a composite: a small tanh layer with a bias row, x W + b */
 static int b_layer(fl_ad_graph *g, const int *x)
 {
@@ -121,6 +128,8 @@ static const opcase cases[] = {
   {"relu", 1, {S2(3, 4)}, {2}, b_relu},
   {"gelu", 1, {S2(3, 4)}, {0}, b_gelu},
   {"tanh layer", 3, {S2(5, 3), S2(3, 4), S2(1, 4)}, {0, 0, 0}, b_layer},
+  {"dense", 3, {S2(5, 3), S2(3, 4), S2(1, 4)}, {0, 0, 0}, b_dense},
+  {"silu layer (dense)", 3, {S2(5, 3), S2(3, 4), S2(1, 4)}, {0, 0, 0}, b_silu_layer},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -341,6 +350,17 @@ static void test_forward_values(void **state)
   for (int k = 0; k < 6; k++) assert_near(v[k], col[k / 3] + row[k % 3], 0);
   v = fl_ad_value(g, fl_ad_matmul(g, A, A, 0, 1)); /* A A^T = [[14, 32], [32, 77]] */
   assert_near(v[0], 14, 0); assert_near(v[1], 32, 0); assert_near(v[2], 32, 0); assert_near(v[3], 77, 0);
+  {
+    const double wv[6] = {1, -2, 0.5, 3, 0.25, -1}, bv[2] = {0.125, -4};
+    int Wn = fl_ad_const(g, 3, 2, wv), Bn = fl_ad_const(g, 1, 2, bv);
+    const double *lin = fl_ad_value(g, fl_ad_dense(g, A, Wn, Bn));
+    const double *ref = fl_ad_value(g, fl_ad_add(g, fl_ad_matmul(g, A, Wn, 0, 0), Bn));
+    for (int k = 0; k < 4; k++) assert_near(lin[k], ref[k], 1e-14);
+    assert_int_equal(fl_ad_dense(g, A, A, Bn), -1); /* W 2 x 3 does not fit x 2 x 3 */
+    assert_int_equal(fl_ad_status(g), FL_EDIM);
+    assert_non_null(strstr(fl_last_detail(), "dense"));
+    fl_ad_clear_error(g);
+  }
   v = fl_ad_value(g, fl_ad_transpose(g, A));
   assert_near(v[1], 4, 0); assert_near(v[4], 3, 0);
   v = fl_ad_value(g, fl_ad_sum(g, A, 0));
@@ -635,6 +655,130 @@ static void test_errors(void **state)
   fl_ad_graph_free(g);
 }
 
+/* silu: first, second and third derivatives by repeated create_graph (the
+ * third goes through the differentiable rule of silu''s internal derivative op). */
+static void test_silu_derivatives(void **state)
+{
+  (void)state;
+  fl_ad_graph *g;
+  assert_ok(fl_ad_graph_new(&g));
+  const double xs[4] = {-3.0, -0.4, 0.7, 2.5};
+  for (int k = 0; k < 4; k++) {
+    double x0 = xs[k], s = 1 / (1 + exp(-x0)), u = s * (1 - s);
+    int x = fl_ad_leaf(g, 1, 1, &x0, 1), y = fl_ad_silu(g, x), d1, d2, d3;
+    assert_ok(fl_ad_grad(g, y, -1, 1, &x, 1, &d1));
+    assert_ok(fl_ad_grad(g, d1, -1, 1, &x, 1, &d2));
+    assert_ok(fl_ad_grad(g, d2, -1, 1, &x, 1, &d3));
+    assert_rel(fl_ad_value(g, d1)[0], s * (1 + x0 * (1 - s)), 1e-15);
+    assert_rel(fl_ad_value(g, d2)[0], u * (2 + x0 * (1 - 2 * s)), 1e-14);
+    assert_rel(fl_ad_value(g, d3)[0], u * ((1 - 2 * s) * (3 + x0 * (1 - 2 * s)) - 2 * x0 * u), 1e-13);
+  }
+  fl_ad_graph_free(g);
+}
+
+/* ulp distance of a from the long double b (for subnormals: of their spacing 2^-1074) */
+static double ulps(double a, long double b)
+{
+  int e;
+  frexp((double)b, &e);
+  double u = ldexp(1.0, e - 53), tiny = ldexp(1.0, -1074);
+  return (double)(fabsl((long double)a - b) / (u > tiny ? u : tiny));
+}
+
+static void test_vmath(void **state)
+{
+  (void)state;
+  enum { N = 200003 };
+  double *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *z = malloc(N * sizeof *z);
+  double *s = malloc(N * sizeof *s), *w = malloc(N * sizeof *w), *gr = malloc(N * sizeof *gr);
+  assert_non_null(x); assert_non_null(y); assert_non_null(z); assert_non_null(s); assert_non_null(w);
+  assert_non_null(gr);
+  /* exp within 1 ulp over the normal range: wide, moderate and small arguments */
+  for (size_t i = 0; i < N; i++) {
+    double sc = i % 3 == 0 ? 708.0 : i % 3 == 1 ? 30.0 : 0.5;
+    x[i] = fl_test_uniform(i, -sc, sc);
+  }
+  fl_vm_exp(N, x, y);
+  double worst = 0;
+  for (size_t i = 0; i < N; i++) {
+    double u = ulps(y[i], expl((long double)x[i]));
+    if (u > worst) worst = u;
+  }
+  assert_true(worst <= 1.0);
+  /* special values, one at a time and together (same bits either way) */
+  const double sp[] = {0.0, -0.0, 1.0, 709.78, 709.79, 1e300, INFINITY, -INFINITY, -708.5, -740.0, -745.1,
+                       -745.2, -1e300, 1e-300, NAN};
+  const size_t ns = sizeof sp / sizeof *sp;
+  double one[1], all[16];
+  fl_vm_exp(ns, sp, all);
+  for (size_t i = 0; i < ns; i++) {
+    fl_vm_exp(1, sp + i, one);
+    assert_memory_equal(one, all + i, sizeof *one);
+    double e = exp(sp[i]);
+    if (isnan(e)) assert_true(isnan(all[i]));
+    else if (e == 0 || isinf(e) || e == 1) assert_true(all[i] == e);
+    else assert_true(ulps(all[i], expl((long double)sp[i])) <= 1.0);
+  }
+  assert_true(all[4] == INFINITY && all[11] == 0 && all[10] > 0 && all[10] < DBL_MIN);
+  /* silu and its derivatives: closed forms, and the forms from a kept sigmoid agree bit for bit */
+  for (size_t i = 0; i < N; i++) {
+    x[i] = fl_test_uniform(i + 7 * N, -40, 40);
+    gr[i] = fl_test_uniform(i + 9 * N, -2, 2);
+  }
+  fl_vm_silu_s(N, x, z, s);
+  fl_vm_silu(N, x, y);
+  assert_memory_equal(y, z, N * sizeof *y);
+  fl_vm_sigmoid(N, x, y);
+  assert_memory_equal(y, s, N * sizeof *y);
+  for (size_t i = 0; i < N; i += 97) {
+    double e = 1 / (1 + exp(-x[i]));
+    assert_rel(s[i], e, 4e-16);
+    assert_rel(z[i], x[i] * e, 4e-16);
+  }
+  fl_vm_silu_d1(N, x, gr, y);
+  fl_vm_silu_d1_s(N, x, s, gr, w);
+  assert_memory_equal(y, w, N * sizeof *y);
+  fl_vm_silu_d2(N, x, NULL, y);
+  fl_vm_silu_d2_s(N, x, s, NULL, w);
+  assert_memory_equal(y, w, N * sizeof *y);
+  double *f0 = malloc(N * sizeof *f0), *f1 = malloc(N * sizeof *f1);
+  assert_non_null(f0); assert_non_null(f1);
+  fl_vm_silu_jet(N, x, f0, f1, w);
+  assert_memory_equal(y, w, N * sizeof *y); /* d2 */
+  assert_memory_equal(f0, z, N * sizeof *z);
+  fl_vm_silu_d1(N, x, NULL, y);
+  assert_memory_equal(f1, y, N * sizeof *y);
+  for (size_t i = 0; i < N; i += 97) {
+    double e = 1 / (1 + exp(-x[i])), d1 = e * (1 + x[i] * (1 - e)), d2 = e * (1 - e) * (2 + x[i] * (1 - 2 * e));
+    assert_near(f1[i], d1, 1e-15 * (1 + fabs(x[i])));
+    assert_near(w[i], d2, 1e-15 * (1 + fabs(x[i])));
+  }
+  /* sigmoid and silu out to the ends of the range (their exp is clamped there) */
+  const double ext[] = {-1e300, -800.0, -745.5, -720.0, -709.9, -709.5, -708.0, -705.5, -700.0, -40.0,
+                        40.0,   700.0,  705.5,  708.0,  709.9,  745.5,  800.0,  1e300,  INFINITY, -INFINITY};
+  const size_t ne = sizeof ext / sizeof *ext;
+  double se[32], fe[32];
+  fl_vm_sigmoid(ne, ext, se);
+  fl_vm_silu(ne, ext, fe);
+  for (size_t i = 0; i < ne; i++) {
+    double ref = 1 / (1 + exp(-ext[i]));
+    assert_true(fabs(se[i] - ref) <= 4e-16 * ref + 1e-323);
+    if (isfinite(ext[i])) assert_true(fabs(fe[i] - ext[i] * ref) <= 4e-16 * fabs(ext[i] * ref) + 1e-320);
+  }
+  double nan1 = NAN;
+  fl_vm_sigmoid(1, &nan1, se);
+  assert_true(isnan(se[0]));
+  /* an element's result does not depend on where it sits or on n */
+  for (size_t n = 1; n <= 9; n++) {
+    fl_vm_silu_d1(n, x + 3, gr + 3, all);
+    for (size_t i = 0; i < n; i++) {
+      fl_vm_silu_d1(1, x + 3 + i, gr + 3 + i, one);
+      assert_memory_equal(one, all + i, sizeof *one);
+    }
+  }
+  free(x); free(y); free(z); free(s); free(w); free(gr); free(f0); free(f1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -644,6 +788,8 @@ int main(void)
     T(test_checker_detects_errors),
     T(test_quadratic_energy),
     T(test_third_derivative),
+    T(test_silu_derivatives),
+    T(test_vmath),
     T(test_seed_vjp),
     T(test_params),
     T(test_arena_memory),
