@@ -91,6 +91,8 @@ for _, t in ipairs(times) do
 end
 print("\n2. A trained plain MLP's score error E_p|s - s*|^2 split by the density-weighted decomposition (degree-4 basis)")
 print(sample.table({ "t", "E_p|s-s*|^2", "moves density", "gauge part", "gauge share" }, erows))
+print("   (the split is a least-squares fit over polynomials: where p_t is sharp, at small t, the part the")
+print("   basis cannot resolve lands in the gauge column; check.conservativity's \"weighted\" test reports that floor)")
 
 -- 3. intrinsic dimension ----------------------------------------------------
 local steps = small and 60 or 200

@@ -31,7 +31,8 @@
 -- Asserts the qualitative claim: the plain networks are measurably
 -- non-conservative, the gradient networks are not, and both transport
 -- density comparably: the MMD^2 of their Heun samples to exact samples
--- (kernels of width 0.25, 0.5 and 1) differ by less than BAND, below.
+-- (kernels of width 0.25, 0.5 and 1) differ by less than BAND = 10% of the
+-- MMD^2 of no model at all (the prior draws).
 -- Sliced W2 and the NLL are reported too; a few particles that leave the
 -- data's region (|x| > 8, counted) dominate them.
 local mode = arg and arg[1] or "demo"
@@ -44,12 +45,14 @@ local function file(name) return out .. "/" .. name end
 local S = ({
   small = { hidden = { 64, 64 }, steps = 1500, batch = 256, npts = 300, times = { 0.05, 0.2, 0.5 },
             n = 1000, sample_steps = 12, features = 100, nfit = 1500, grid = 40, radii = 80 },
-  demo = { hidden = { 128, 128, 128 }, steps = 2000, batch = 256, npts = 1000, times = { 0.02, 0.05, 0.1, 0.2, 0.5, 0.9 },
+  demo = { hidden = { 128, 128, 128 }, steps = 5000, batch = 256, npts = 1000, times = { 0.02, 0.05, 0.1, 0.2, 0.5, 0.9 },
            n = 4000, sample_steps = 25, features = 300, nfit = 4000, grid = 80, radii = 300 },
   full = { hidden = { 256, 256, 256 }, steps = 10000, batch = 1024, npts = 2000, times = { 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.9 },
            n = 10000, sample_steps = 40, features = 500, nfit = 10000, grid = 120, radii = 500 },
 })[mode]
-local BAND = 0.02 -- for scale: the prior N(0, I) itself is at 0.2 to 0.3 (its row in the table)
+-- "comparably": the MMD^2 of the two networks' Heun samples differ by less
+-- than BAND times the MMD^2 of no model at all (the prior draws themselves)
+local BAND = 0.1
 local T_MIN = 1e-3 -- sampling stops here (Song et al.'s eps): below it 1/sigma amplifies any eps error
 
 local vp = diffusion.vp()
@@ -302,8 +305,10 @@ for si, set in ipairs(sets) do
   local plain, grad = set.nets[1].report, set.nets[2].report
   assert(plain.conservative == false, set.name .. ": the plain MLP should be measurably non-conservative")
   assert(grad.conservative == true, set.name .. ": net.gradient(E) should be consistent with a gradient field")
-  local m1, m2 = results.sets[si].samples[1].mmd, results.sets[si].samples[3].mmd
-  assert(math.abs(m1 - m2) < BAND, string.format("%s: MMD^2 of plain (%.4f) and gradient (%.4f) Heun samples differ by more than %.3f",
-    set.name, m1, m2, BAND))
+  local sm = results.sets[si].samples
+  local m1, m2, m0 = sm[1].mmd, sm[3].mmd, sm[#sm - 1].mmd
+  assert(sm[#sm - 1].label:find("^prior"))
+  assert(math.abs(m1 - m2) < BAND * m0, string.format("%s: MMD^2 of plain (%.4f) and gradient (%.4f) Heun samples differ by more than %g x the prior's %.3f",
+    set.name, m1, m2, BAND, m0))
 end
-print(string.format("checked: plain MLPs non-conservative, gradient networks conservative, MMD^2 within %.3f of each other", BAND))
+print(string.format("checked: plain MLPs non-conservative, gradient networks conservative, MMD^2 within %g x the prior's of each other", BAND))
