@@ -1167,6 +1167,19 @@ int fl_cmf_dim(const fl_cmf *c) { return c->dim; }
 int fl_cmf_rank(const fl_cmf *c) { return c->r; }
 const char *fl_cmf_axis(const fl_cmf *c, int a) { return c->axes[a]; }
 
+
+/* An axis or parameter name: a valid variable name (fl_poly_var's rule), not
+   "n" (trajectories use it). what: "axis" or "parameter". */
+static fl_status check_var_name(const char *name, const char *what)
+{
+  fl_poly *v;
+  fl_status st = fl_poly_var(name, &v);
+  if (st) return st;
+  fl_poly_free(v);
+  if (strcmp(name, "n") == 0) return fl_fail(FL_EINVAL, "'n' is reserved for trajectories; name the %s otherwise", what);
+  return FL_OK;
+}
+
 fl_status fl_cmf_entry(const fl_cmf *c, int a, int i, int j, fl_poly **out)
 {
   fl_poly *p = c->M[a * c->r * c->r + i * c->r + j];
@@ -1185,21 +1198,15 @@ static fl_status cmf_build(int dim, const char *const *axes, int np, const char 
   if (rank < 2 || rank > FL_CMF_MAXRANK)
     return fl_fail(FL_ERANGE, "matrices must be 2x2 to %dx%d, not %dx%d", FL_CMF_MAXRANK, FL_CMF_MAXRANK, rank, rank);
   for (int a = 0; a < dim; a++) {
-    fl_poly *v;
-    fl_status st = fl_poly_var(axes[a], &v);
+    fl_status st = check_var_name(axes[a], "axis");
     if (st) return st;
-    fl_poly_free(v);
-    if (strcmp(axes[a], "n") == 0) return fl_fail(FL_EINVAL, "'n' is reserved for trajectories; name the axis otherwise");
     for (int b = 0; b < a; b++)
       if (strcmp(axes[a], axes[b]) == 0) return fl_fail(FL_EINVAL, "axis '%s' is named twice", axes[a]);
   }
   if (np < 0) np = 0;
   for (int k = 0; k < np; k++) {
-    fl_poly *v;
-    fl_status st = fl_poly_var(params[k], &v);
+    fl_status st = check_var_name(params[k], "parameter");
     if (st) return st;
-    fl_poly_free(v);
-    if (strcmp(params[k], "n") == 0) return fl_fail(FL_EINVAL, "'n' is reserved for trajectories; name the parameter otherwise");
     for (int a = 0; a < dim; a++)
       if (strcmp(params[k], axes[a]) == 0) return fl_fail(FL_EINVAL, "'%s' is an axis and cannot be a parameter too", params[k]);
   }

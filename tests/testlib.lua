@@ -45,4 +45,19 @@ function T.eq(a, b, what)
   if a ~= b then error(string.format("%s: got %s, expected %s", what or "value", tostring(a), tostring(b)), 2) end
 end
 
+-- The product of two square matrices given as tables of rows; zero is the
+-- additive identity of the entries (0, or an exact Rational or Poly zero).
+function T.mat_mul(A, B, zero)
+  local C = {}
+  for i = 1, #A do
+    C[i] = {}
+    for j = 1, #A do
+      local s = zero or 0
+      for k = 1, #A do s = s + A[i][k] * B[k][j] end
+      C[i][j] = s
+    end
+  end
+  return C
+end
+
 return T

@@ -20,18 +20,7 @@ local function mat_eq(A, B, what)
     end
   end
 end
-local function mat_mul(A, B)
-  local C = {}
-  for i = 1, #A do
-    C[i] = {}
-    for j = 1, #A do
-      local s = Q(0)
-      for k = 1, #A do s = s + A[i][k] * B[k][j] end
-      C[i][j] = s
-    end
-  end
-  return C
-end
+local function mat_mul(A, B) return T.mat_mul(A, B, Q(0)) end
 -- the inverse of a 2x2 matrix of Rationals (by the adjugate)
 local function inv2(A)
   local d = A[1][1] * A[2][2] - A[1][2] * A[2][1]
