@@ -17,23 +17,8 @@
 #endif
 
 #ifdef _OPENMP
-#define FL_PRAGMA(x) _Pragma(#x)
-/* FL_PFOR(cond, loop): the for statement `loop` in parallel when cond holds,
- * else as a plain loop: no parallel region at all (even a one-thread region
- * costs a futex system call in libgomp, about as much as a 4096-element
- * element-wise pass). */
-#define FL_PFOR(cond, ...)                                                                                          \
-  do {                                                                                                             \
-    if (cond) {                                                                                                    \
-      FL_PRAGMA(omp parallel for schedule(static))                                                                 \
-      __VA_ARGS__                                                                                                  \
-    } else {                                                                                                       \
-      __VA_ARGS__                                                                                                  \
-    }                                                                                                              \
-  } while (0)
-#define FL_SIMD FL_PRAGMA(omp simd)
+#define FL_SIMD _Pragma("omp simd")
 #else
-#define FL_PFOR(cond, ...) do { __VA_ARGS__ } while (0)
 #define FL_SIMD
 #endif
 /* Element counts above which element-wise kernels run in parallel. */
@@ -443,16 +428,16 @@ static int binary(fl_ad_graph *g, int op, int a, int b, const char *name)
   size_t m = r * c;
   if (ra == rb && ca == cb) {
     switch (op) {
-    case OP_ADD: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] + y[i];); break;
-    case OP_SUB: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] - y[i];); break;
-    case OP_MUL: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] * y[i];); break;
-    default: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] / y[i];); break;
+    case OP_ADD: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] + y[i];); break;
+    case OP_SUB: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] - y[i];); break;
+    case OP_MUL: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] * y[i];); break;
+    default: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] / y[i];); break;
     }
     return id;
   }
   size_t sxa = ca == 1 ? 0 : 1, sxb = cb == 1 ? 0 : 1;
   size_t rsa = ra == 1 ? 0 : ca, rsb = rb == 1 ? 0 : cb;
-  FL_PFOR(m > PAR_MIN,
+  FL_PFOR_IF(m > PAR_MIN,
   for (size_t i = 0; i < r; i++) {
     const double *xa = x + i * rsa, *yb = y + i * rsb;
     double *zr = z + i * c;
@@ -494,7 +479,7 @@ int fl_ad_affine(fl_ad_graph *g, int a, double s, double t)
   const double *x = VAL(&g->nodes[a]);
   double *z = n->v;
   size_t m = n->r * n->c;
-  FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = s * x[i] + t;);
+  FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = s * x[i] + t;);
   return id;
 }
 
@@ -647,7 +632,7 @@ int fl_ad_sum(fl_ad_graph *g, int a, int axis)
       for (size_t j = 0; j < c; j++) z[j] += xi[j];
     }
   } else {
-    FL_PFOR(r * c > PAR_MIN,
+    FL_PFOR_IF(r * c > PAR_MIN,
     for (size_t i = 0; i < r; i++) {
       double s = 0;
       for (size_t j = 0; j < c; j++) s += x[i * c + j];
@@ -679,7 +664,7 @@ int fl_ad_expand(fl_ad_graph *g, int a, size_t rows, size_t cols)
   const double *x = VAL(&g->nodes[a]);
   double *z = n->v;
   size_t sj = ca == 1 ? 0 : 1, si = ra == 1 ? 0 : ca;
-  FL_PFOR(rows * cols > PAR_MIN,
+  FL_PFOR_IF(rows * cols > PAR_MIN,
   for (size_t i = 0; i < rows; i++)
     for (size_t j = 0; j < cols; j++) z[i * cols + j] = x[i * si + j * sj];);
   return id;
@@ -805,7 +790,7 @@ enum { VM_EXP, VM_SIGMOID, VM_SILU, VM_DSILU, VM_D2SILU };
 static void vm_apply(int k, size_t m, const double *x, const double *si, const double *g, double *z, double *so)
 {
   size_t nch = (m + VM_CHUNK - 1) / VM_CHUNK;
-  FL_PFOR(m > PAR_VM,
+  FL_PFOR_IF(m > PAR_VM,
   for (size_t c = 0; c < nch; c++) {
     size_t i = c * VM_CHUNK, len = m - i < VM_CHUNK ? m - i : VM_CHUNK;
     const double *gi = g ? g + i : NULL;
@@ -828,6 +813,12 @@ static void vm_apply(int k, size_t m, const double *x, const double *si, const d
   });
 }
 
+void fl_ad_silu_kernel(size_t m, const double *x, double *f, double *s) { vm_apply(VM_SILU, m, x, NULL, NULL, f, s); }
+void fl_ad_dsilu_kernel(size_t m, const double *x, const double *s, const double *g, double *out)
+{
+  vm_apply(VM_DSILU, m, x, s, g, out, NULL);
+}
+
 static void unary_kernel(int op, const double *x, double *z, size_t m)
 {
   switch (op) {
@@ -838,23 +829,23 @@ static void unary_kernel(int op, const double *x, double *z, size_t m)
   default: break;
   }
   switch (op) {
-  case OP_SQUARE: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] * x[i];); break;
-  case OP_SQRT: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = sqrt(x[i]);); break;
-  case OP_LOG: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = log(x[i]);); break;
-  case OP_SIN: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = sin(x[i]);); break;
-  case OP_COS: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = cos(x[i]);); break;
-  case OP_TANH: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = tanh(x[i]);); break;
-  case OP_SOFTPLUS: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = softplus(x[i]);); break;
-  case OP_RELU: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? x[i] : 0.0;); break;
+  case OP_SQUARE: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] * x[i];); break;
+  case OP_SQRT: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = sqrt(x[i]);); break;
+  case OP_LOG: FL_PFOR_IF(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = log(x[i]);); break;
+  case OP_SIN: FL_PFOR_IF(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = sin(x[i]);); break;
+  case OP_COS: FL_PFOR_IF(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = cos(x[i]);); break;
+  case OP_TANH: FL_PFOR_IF(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = tanh(x[i]);); break;
+  case OP_SOFTPLUS: FL_PFOR_IF(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = softplus(x[i]);); break;
+  case OP_RELU: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? x[i] : 0.0;); break;
   case OP_GELU:
-    FL_PFOR(m > PAR_MIN / 8,
+    FL_PFOR_IF(m > PAR_MIN / 8,
     for (size_t i = 0; i < m; i++) {
       double v = x[i];
       z[i] = 0.5 * v * (1 + tanh(GELU_K * (v + GELU_C * v * v * v)));
     });
     break;
   default: /* OP_STEP */
-    FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? 1.0 : 0.0;);
+    FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? 1.0 : 0.0;);
     break;
   }
 }
@@ -918,20 +909,20 @@ static int dfused(fl_ad_graph *g, int gy, int u)
   double *z = n->v;
   size_t m = n->r * n->c;
   switch (U->op) {
-  case OP_SQUARE: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = 2 * x[i] * G[i];); break;
-  case OP_SQRT: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = 0.5 * G[i] / y[i];); break;
-  case OP_EXP: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] * y[i];); break;
-  case OP_LOG: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] / x[i];); break;
-  case OP_SIN: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = G[i] * cos(x[i]);); break;
-  case OP_COS: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = -G[i] * sin(x[i]);); break;
-  case OP_TANH: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] * (1 - y[i] * y[i]);); break;
-  case OP_SIGMOID: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] * y[i] * (1 - y[i]);); break;
-  case OP_SOFTPLUS: FL_PFOR(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = G[i] * sigm(x[i]);); break;
+  case OP_SQUARE: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = 2 * x[i] * G[i];); break;
+  case OP_SQRT: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = 0.5 * G[i] / y[i];); break;
+  case OP_EXP: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] * y[i];); break;
+  case OP_LOG: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] / x[i];); break;
+  case OP_SIN: FL_PFOR_IF(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = G[i] * cos(x[i]);); break;
+  case OP_COS: FL_PFOR_IF(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = -G[i] * sin(x[i]);); break;
+  case OP_TANH: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] * (1 - y[i] * y[i]);); break;
+  case OP_SIGMOID: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = G[i] * y[i] * (1 - y[i]);); break;
+  case OP_SOFTPLUS: FL_PFOR_IF(m > PAR_MIN / 8, for (size_t i = 0; i < m; i++) z[i] = G[i] * sigm(x[i]);); break;
   case OP_SILU: vm_apply(VM_DSILU, m, x, U->aux, G, z, NULL); break;
   case OP_DSILU: vm_apply(VM_D2SILU, m, x, U->aux, G, z, NULL); break;
-  case OP_RELU: FL_PFOR(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? G[i] : 0.0;); break;
+  case OP_RELU: FL_PFOR_IF(m > PAR_MIN, for (size_t i = 0; i < m; i++) z[i] = x[i] > 0 ? G[i] : 0.0;); break;
   case OP_GELU:
-    FL_PFOR(m > PAR_MIN / 8,
+    FL_PFOR_IF(m > PAR_MIN / 8,
     for (size_t i = 0; i < m; i++) {
       double v = x[i], v2 = v * v, t = tanh(GELU_K * v * (1 + GELU_C * v2));
       z[i] = G[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_K * (1 + 3 * GELU_C * v2));

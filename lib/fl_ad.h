@@ -179,6 +179,14 @@ int fl_ad_step(fl_ad_graph *g, int a);
 void fl_ad_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
                 const double *B, size_t ldb, double beta, double *C, size_t ldc);
 
+/* The kernels of a silu node that requires grad, for code that runs a
+ * network outside a graph and must agree with it bit for bit (fl_nn's
+ * training step): f = silu(x) and s = sigmoid(x) over m elements; out =
+ * g * silu'(x) from that s. Large m runs over the OpenMP threads, as in
+ * the graph. */
+void fl_ad_silu_kernel(size_t m, const double *x, double *f, double *s);
+void fl_ad_dsilu_kernel(size_t m, const double *x, const double *s, const double *g, double *out);
+
 /* ------------------------------------------------------------ inspection */
 
 /* Value of node id (row-major rows*cols doubles, valid until the next reset;

@@ -169,14 +169,8 @@ fl_status fl_array_reshape(fl_array *a, int ndim, const size_t *shape, fl_array 
 #include <cblas.h>
 #include "fl_rng.h"
 
-/* OpenMP is optional at build time; without it the loops run serially and no
- * unknown-pragma warning is raised. */
-#ifdef _OPENMP
-#define FL_PRAGMA(x) _Pragma(#x)
-#define FL_PFOR(cond) FL_PRAGMA(omp parallel for schedule(static) if(cond))
-#else
-#define FL_PFOR(cond)
-#endif
+/* Parallel loops are FL_PFOR_IF (fl_core.h): OpenMP is optional at build
+ * time, and a loop under its threshold enters no parallel region. */
 #define FL_PAR_MIN ((size_t)1 << 15)
 
 #define SHAPE_BUF 200
@@ -404,13 +398,13 @@ fl_status fl_array_transpose(const fl_array *a, fl_array **out)
     const size_t B = 32;
     const double *s = a->data;
     double *d = (*out)->data;
-    FL_PFOR(a->size > FL_PAR_MIN)
+    FL_PFOR_IF(a->size > FL_PAR_MIN,
     for (size_t i0 = 0; i0 < n; i0 += B)
       for (size_t j0 = 0; j0 < m; j0 += B) {
         size_t i1 = i0 + B < n ? i0 + B : n, j1 = j0 + B < m ? j0 + B : m;
         for (size_t i = i0; i < i1; i++)
           for (size_t j = j0; j < j1; j++) d[j * n + i] = s[i * m + j];
-      }
+      });
     return FL_OK;
   }
   gather((*out)->data, a->data, nd, shape, stride);
@@ -524,8 +518,8 @@ fl_status fl_broadcast_shape(const fl_array *a, const fl_array *b, int *out_ndim
 static void binop_same(fl_binop op, size_t n, const double *x, const double *y, double *z)
 {
 #define BODY(F)                                                                                        \
-  FL_PFOR(n > FL_PAR_MIN)                                                                              \
-  for (size_t i = 0; i < n; i++) z[i] = F(x[i], y[i]);
+  FL_PFOR_IF(n > FL_PAR_MIN,                                                                              \
+  for (size_t i = 0; i < n; i++) z[i] = F(x[i], y[i]););
   DISPATCH(op, BODY)
 #undef BODY
 }
@@ -535,11 +529,11 @@ static void binop_scal(fl_binop op, size_t n, const double *x, double s, int sfi
 {
 #define BODY(F)                                                                                        \
   if (sfirst) {                                                                                        \
-    FL_PFOR(n > FL_PAR_MIN)                                                                            \
-    for (size_t i = 0; i < n; i++) z[i] = F(s, x[i]);                                                  \
+    FL_PFOR_IF(n > FL_PAR_MIN,                                                                            \
+    for (size_t i = 0; i < n; i++) z[i] = F(s, x[i]););                                                  \
   } else {                                                                                             \
-    FL_PFOR(n > FL_PAR_MIN)                                                                            \
-    for (size_t i = 0; i < n; i++) z[i] = F(x[i], s);                                                  \
+    FL_PFOR_IF(n > FL_PAR_MIN,                                                                            \
+    for (size_t i = 0; i < n; i++) z[i] = F(x[i], s););                                                  \
   }
   DISPATCH(op, BODY)
 #undef BODY
@@ -552,19 +546,19 @@ static void binop_rows(fl_binop op, size_t rows, size_t m, const double *x, cons
   size_t n = rows * m;
 #define BODY(F)                                                                                        \
   if (yfirst) {                                                                                        \
-    FL_PFOR(n > FL_PAR_MIN)                                                                            \
+    FL_PFOR_IF(n > FL_PAR_MIN,                                                                            \
     for (size_t i = 0; i < rows; i++) {                                                                \
       const double *xi = x + i * m;                                                                    \
       double *zi = z + i * m;                                                                          \
       for (size_t j = 0; j < m; j++) zi[j] = F(y[j], xi[j]);                                           \
-    }                                                                                                  \
+    });                                                                                                  \
   } else {                                                                                             \
-    FL_PFOR(n > FL_PAR_MIN)                                                                            \
+    FL_PFOR_IF(n > FL_PAR_MIN,                                                                            \
     for (size_t i = 0; i < rows; i++) {                                                                \
       const double *xi = x + i * m;                                                                    \
       double *zi = z + i * m;                                                                          \
       for (size_t j = 0; j < m; j++) zi[j] = F(xi[j], y[j]);                                           \
-    }                                                                                                  \
+    });                                                                                                  \
   }
   DISPATCH(op, BODY)
 #undef BODY
@@ -579,7 +573,7 @@ static void binop_general(fl_binop op, int nd, const size_t *shape, const ptrdif
   ptrdiff_t ia = sa[nd - 1], ib = sb[nd - 1];
   size_t n = nouter * inner;
 #define BODY(F)                                                                                        \
-  FL_PFOR(n > FL_PAR_MIN && nouter > 1)                                                                \
+  FL_PFOR_IF(n > FL_PAR_MIN && nouter > 1,                                                                \
   for (size_t o = 0; o < nouter; o++) {                                                                \
     ptrdiff_t oa = 0, ob = 0;                                                                          \
     size_t r = o;                                                                                      \
@@ -599,7 +593,7 @@ static void binop_general(fl_binop op, int nd, const size_t *shape, const ptrdif
       for (size_t i = 0; i < inner; i++) zo[i] = F(xo[i], yo[0]);                                      \
     else                                                                                               \
       for (size_t i = 0; i < inner; i++) zo[i] = F(xo[0], yo[0]);                                      \
-  }
+  });
   DISPATCH(op, BODY)
 #undef BODY
 }
@@ -702,8 +696,8 @@ fl_status fl_array_map(fl_unop op, const fl_array *a, fl_array **out)
   double *z = (*out)->data;
 #define MAPLOOP(EXPR)                                                                                  \
   do {                                                                                                 \
-    FL_PFOR(n > FL_PAR_MIN)                                                                            \
-    for (size_t i = 0; i < n; i++) z[i] = EXPR;                                                        \
+    FL_PFOR_IF(n > FL_PAR_MIN,                                                                            \
+    for (size_t i = 0; i < n; i++) z[i] = EXPR;);                                                        \
   } while (0)
   switch (op) {
   case FL_NEG: MAPLOOP(-x[i]); break;
@@ -768,11 +762,11 @@ static double sum_all(const double *x, size_t n, int sq, double c)
   double part[GROUP];
   for (size_t g0 = 0; g0 < nb; g0 += GROUP) {
     size_t g1 = g0 + GROUP < nb ? g0 + GROUP : nb;
-    FL_PFOR(n > FL_PAR_MIN)
+    FL_PFOR_IF(n > FL_PAR_MIN,
     for (size_t b = g0; b < g1; b++) {
       size_t lo = b * SUM_BLOCK, len = lo + SUM_BLOCK <= n ? SUM_BLOCK : n - lo;
       part[b - g0] = sq ? sumsq_seq(x + lo, len, c) : sum_seq(x + lo, len);
-    }
+    });
     for (size_t b = g0; b < g1; b++) acc += part[b - g0];
   }
   return acc;
@@ -1012,9 +1006,9 @@ fl_status fl_array_reduce(fl_redop op, const fl_array *a, int axis, fl_array **o
   }
   const double *x = a->data;
   double *z = (*out)->data;
-  FL_PFOR(a->size > FL_PAR_MIN && outer > 1)
+  FL_PFOR_IF(a->size > FL_PAR_MIN && outer > 1,
   for (size_t o = 0; o < outer; o++)
-    reduce_block(op, x + o * n * inner, n, inner, z + o * inner, scratch ? scratch + o * inner : NULL);
+    reduce_block(op, x + o * n * inner, n, inner, z + o * inner, scratch ? scratch + o * inner : NULL););
   if (scratch) fl_free(scratch, sbytes);
   return FL_OK;
 }

@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <jansson.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #include "fl_vmath.h"
+#include "fl_optim.h"
 
 /* OpenBLAS exports these (pthreads and OpenMP builds alike). */
 extern void openblas_set_num_threads(int num_threads);
@@ -1076,5 +1078,266 @@ fl_status fl_nn_read_tensors(const char *path, size_t *count, char ***names, fl_
   *count = n;
   *names = nm;
   *arrays = ar;
+  return FL_OK;
+}
+
+/* ------------------------------------------------------------ fused DSM step */
+
+struct fl_nn_dsm {
+  fl_nn *nn;
+  fl_schedule s;
+  fl_param target;
+  int sigma2;
+  double tmin, tmax;
+  size_t b;
+  double *buf;
+  size_t bytes;
+  double *x0, *eps, *t, *a, *sg, *da, *ds, *xt, *h0, *r, *sq, *gA;
+  double *z[FL_NN_MAXLAYERS + 2], *f[FL_NN_MAXLAYERS + 2], *sig[FL_NN_MAXLAYERS + 2], *gz[FL_NN_MAXLAYERS + 2];
+  int overlap; /* the parameter gradients on a second thread (see fl_nn_dsm_step) */
+};
+
+fl_status fl_nn_dsm_new(fl_nn *nn, const fl_schedule *s, fl_param target, int weight_sigma2, double t_min,
+                        double t_max, size_t batch, fl_nn_dsm **out)
+{
+  *out = NULL;
+  if (nn->a.kind != FL_NN_MLP || nn->a.act != FL_ACT_SILU ||
+      (nn->a.time != FL_TIME_NONE && nn->a.time != FL_TIME_CONCAT) || nn->a.out != nn->a.dim)
+    return fl_fail(FL_EINVAL, "fl_nn_dsm_new: needs an mlp R^d -> R^d with silu activations and time none or concat");
+  if (batch < 2) return fl_fail(FL_EINVAL, "fl_nn_dsm_new: batch must be >= 2, not %zu", batch);
+  for (int l = 1; l < nn->nlayers; l++)
+    if (nn->width[l] < 2) return fl_fail(FL_EINVAL, "fl_nn_dsm_new: hidden widths must be >= 2");
+  fl_nn_dsm *w = fl_calloc(1, sizeof *w);
+  if (!w) return fl_fail(FL_ENOMEM, "fl_nn_dsm_new: out of memory");
+  size_t b = batch, d = (size_t)nn->a.dim, L = (size_t)nn->nlayers, mw = 0, total = 0;
+  for (size_t l = 0; l <= L; l++) mw = (size_t)nn->width[l] > mw ? (size_t)nn->width[l] : mw;
+  /* x0 eps xt r: b d each; t a sg da ds sq: b; h0: b in; gA gB: b mw; per layer z, and f, sig for hidden */
+  total = 4 * b * d + 6 * b + b * (size_t)nn->in + b * mw;
+  for (size_t l = 1; l <= L; l++) total += b * (size_t)nn->width[l] * (l < L ? 4 : 2);
+  for (size_t l = 1; l <= L; l++) total += 8; /* alignment slack */
+  w->bytes = (total + 8 * 16) * sizeof(double);
+  w->buf = fl_alloc(w->bytes);
+  if (!w->buf) {
+    fl_free(w, sizeof *w);
+    return fl_fail(FL_ENOMEM, "fl_nn_dsm_new: out of memory for %zu doubles", total);
+  }
+  double *p = w->buf;
+#define TAKE(ptr, cnt) do { (ptr) = p; p += ((cnt) + 7) / 8 * 8; } while (0)
+  TAKE(w->x0, b * d); TAKE(w->eps, b * d); TAKE(w->xt, b * d); TAKE(w->r, b * d);
+  TAKE(w->t, b); TAKE(w->a, b); TAKE(w->sg, b); TAKE(w->da, b); TAKE(w->ds, b); TAKE(w->sq, b);
+  TAKE(w->h0, b * (size_t)nn->in); TAKE(w->gA, b * mw);
+  for (size_t l = 1; l <= L; l++) {
+    TAKE(w->z[l], b * (size_t)nn->width[l]);
+    TAKE(w->gz[l], b * (size_t)nn->width[l]);
+    if (l < L) {
+      TAKE(w->f[l], b * (size_t)nn->width[l]);
+      TAKE(w->sig[l], b * (size_t)nn->width[l]);
+    }
+  }
+#undef TAKE
+  /* overlap when the layers are small enough that fl_ad_gemm runs each
+   * product on one thread, and the step big enough to pay for waking one */
+  double macs = 0, big = 0;
+  for (size_t l = 1; l <= L; l++) {
+    double m = (double)b * nn->width[l - 1] * nn->width[l];
+    macs += m;
+    big = m > big ? m : big;
+  }
+  w->overlap = big < FL_AD_GEMM_SERIAL && macs >= 1048576.0;
+  w->nn = fl_nn_retain(nn);
+  w->s = *s;
+  w->target = target;
+  w->sigma2 = weight_sigma2 != 0;
+  w->tmin = t_min;
+  w->tmax = t_max;
+  w->b = b;
+  *out = w;
+  return FL_OK;
+}
+
+void fl_nn_dsm_free(fl_nn_dsm *w)
+{
+  if (!w) return;
+  fl_nn_release(w->nn);
+  fl_free(w->buf, w->bytes);
+  fl_free(w, sizeof *w);
+}
+
+/* One link of the backward chain: gz[l-1] = d loss / d z_{l-1} from gz[l]
+ * (G W^T through the silu: the graph's matmul and fused silu' nodes). */
+static void dsm_chain_step(fl_nn_dsm *w, size_t l)
+{
+  fl_nn *nn = w->nn;
+  size_t b = w->b, k = (size_t)nn->width[l - 1], c = (size_t)nn->width[l];
+  fl_ad_gemm(0, 1, b, k, c, 1.0, w->gz[l], c, fl_ad_params_value(nn->P, 2 * (l - 1)), c, 0.0, w->gA, k);
+  fl_ad_dsilu_kernel(b * k, w->z[l - 1], w->sig[l - 1], w->gA, w->gz[l - 1]);
+}
+
+/* The parameter gradients of layer l (into the zeroed block g): W_l +=
+ * h_{l-1}^T gz[l] (beta = 1 onto zeros: the graph's 0 + value), b_l += the
+ * column sums of gz[l] in row order (the graph's sum node). x is the
+ * network input. */
+static void dsm_layer_grads(fl_nn_dsm *w, const double *x, size_t l)
+{
+  fl_nn *nn = w->nn;
+  fl_ad_params *P = nn->P;
+  size_t b = w->b, k = (size_t)nn->width[l - 1], c = (size_t)nn->width[l];
+  const double *hin = l > 1 ? w->f[l - 1] : x;
+  fl_ad_gemm(1, 0, k, c, b, 1.0, hin, k, w->gz[l], c, 1.0, fl_ad_params_grad(P, 2 * (l - 1)), c);
+  double *restrict gb = fl_ad_params_grad(P, 2 * (l - 1) + 1);
+  const double *restrict G = w->gz[l];
+  for (size_t i = 0; i < b; i++) {
+    const double *restrict gi = G + i * c;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+    for (size_t j = 0; j < c; j++) gb[j] += gi[j];
+  }
+}
+
+/* The operations below are those of the ad graph for loss.dsm on
+ * model:forward (lib/fl_ad.c), one for one: element-wise products and sums
+ * in the same order, the dense layers as the bias rows plus one dgemm
+ * (beta = 1), the backward products as the graph's matmul nodes, silu from
+ * the kept sigmoid. The parameter gradients go straight into the zeroed
+ * block g (0 + v = v, as the graph's accumulation). */
+fl_status fl_nn_dsm_step(fl_nn_dsm *w, const double *data, size_t nrows, uint64_t seed, uint64_t base, double *loss)
+{
+  fl_nn *nn = w->nn;
+  fl_ad_params *P = nn->P;
+  const size_t b = w->b, d = (size_t)nn->a.dim, in = (size_t)nn->in, L = (size_t)nn->nlayers;
+  fl_status st = fl_optim_sample_rows(data, nrows, d, b, seed, base, w->x0);
+  if (st) return st;
+  /* t = u (t_max - t_min) + t_min, two roundings as the Array ops */
+  const double span = w->tmax - w->tmin;
+  fl_rng_fill_uniform(seed, base + 1, 0, b, w->t);
+  for (size_t i = 0; i < b; i++) w->t[i] = w->t[i] * span;
+  for (size_t i = 0; i < b; i++) w->t[i] = w->t[i] + w->tmin;
+  fl_rng_fill_normal(seed, base + 2, 0, b * d, w->eps);
+  /* alpha and sigma (and their derivatives) from one fl_schedule_coefs call
+   * per t: the very call fl_schedule_eval makes for each of them */
+  for (size_t i = 0; i < b; i++) fl_schedule_coefs(&w->s, w->t[i], w->a + i, w->sg + i, w->da + i, w->ds + i, NULL, NULL);
+  /* xt = X0 a + E s, and the network input [xt, t] */
+  for (size_t i = 0; i < b; i++)
+    for (size_t j = 0; j < d; j++) {
+      double u = w->x0[i * d + j] * w->a[i], v = w->eps[i * d + j] * w->sg[i];
+      w->xt[i * d + j] = u + v;
+    }
+  const double *x = w->xt;
+  if (in != d) {
+    for (size_t i = 0; i < b; i++) {
+      for (size_t j = 0; j < d; j++) w->h0[i * in + j] = w->xt[i * d + j];
+      w->h0[i * in + d] = w->t[i];
+    }
+    x = w->h0;
+  }
+  /* forward */
+  const double *h = x;
+  for (size_t l = 1; l <= L; l++) {
+    size_t k = (size_t)nn->width[l - 1], c = (size_t)nn->width[l];
+    double *z = w->z[l];
+    memcpy(z, fl_ad_params_value(P, 2 * (l - 1) + 1), c * sizeof(double));
+    for (size_t q = 1; q < b; q *= 2) memcpy(z + q * c, z, (q <= b - q ? q : b - q) * c * sizeof(double));
+    fl_ad_gemm(0, 0, b, c, k, 1.0, h, k, fl_ad_params_value(P, 2 * (l - 1)), c, 1.0, z, c);
+    if (l < L) {
+      fl_ad_silu_kernel(b * c, z, w->f[l], w->sig[l]);
+      h = w->f[l];
+    } else {
+      h = z;
+    }
+  }
+  /* residual */
+  const double *pred = h;
+  double *r = w->r;
+  size_t m = b * d;
+  switch (w->target) {
+  case FL_PARAM_EPS:
+    for (size_t i = 0; i < m; i++) r[i] = pred[i] - w->eps[i];
+    break;
+  case FL_PARAM_X0:
+    for (size_t i = 0; i < m; i++) r[i] = pred[i] - w->x0[i];
+    break;
+  case FL_PARAM_VELOCITY:
+    for (size_t i = 0; i < b; i++)
+      for (size_t j = 0; j < d; j++) {
+        double u = w->x0[i * d + j] * w->da[i], v = w->eps[i * d + j] * w->ds[i], tv = u + v;
+        r[i * d + j] = pred[i * d + j] - tv;
+      }
+    break;
+  default: /* score: pred + E / s */
+    for (size_t i = 0; i < b; i++)
+      for (size_t j = 0; j < d; j++) {
+        double e = w->eps[i * d + j] / w->sg[i];
+        r[i * d + j] = pred[i * d + j] + e;
+      }
+    break;
+  }
+  /* sq = mean over columns of r^2 (times sigma^2), loss = mean of sq */
+  const double sc = 1.0 / (double)d, sb = 1.0 / (double)b;
+  for (size_t i = 0; i < b; i++) {
+    double acc = 0;
+    for (size_t j = 0; j < d; j++) {
+      double q = r[i * d + j] * r[i * d + j];
+      acc += q;
+    }
+    w->sq[i] = sc * acc + 0.0;
+  }
+  if (w->sigma2)
+    for (size_t i = 0; i < b; i++) {
+      double s2 = w->sg[i] * w->sg[i];
+      w->sq[i] = w->sq[i] * s2;
+    }
+  double tot = 0;
+  for (size_t i = 0; i < b; i++) tot += w->sq[i];
+  double lv = sb * tot + 0.0;
+  *loss = lv;
+  if (!isfinite(lv)) return FL_OK;
+  /* backward: d loss / d sq_i = 1/b (times sigma_i^2), / d r_ij = 2 r_ij (that / d) */
+  double g0 = sb * 1.0 + 0.0;
+  double *G = w->gz[L];
+  for (size_t i = 0; i < b; i++) {
+    double gi = g0;
+    if (w->sigma2) {
+      double s2 = w->sg[i] * w->sg[i];
+      gi = gi * s2;
+    }
+    if (sc != 1.0) gi = sc * gi + 0.0;
+    for (size_t j = 0; j < d; j++) G[i * d + j] = 2 * r[i * d + j] * gi;
+  }
+  memset(P->g, 0, P->n * sizeof(double));
+  int par = 0;
+#ifdef _OPENMP
+  par = w->overlap && omp_get_max_threads() > 1 && !omp_in_parallel();
+#endif
+  if (!par) { /* layer by layer, gz[l] still in cache */
+    for (size_t l = L; l >= 1; l--) {
+      dsm_layer_grads(w, x, l);
+      if (l > 1) dsm_chain_step(w, l);
+    }
+    return FL_OK;
+  }
+  /* two threads: thread 0 goes down the chain and publishes each gz[l]
+   * (ready = l); thread 1 computes each layer's gradients once published */
+#ifdef _OPENMP
+  int obt = openblas_get_num_threads(), ready = (int)L;
+  if (obt > 1) openblas_set_num_threads(1);
+#pragma omp parallel num_threads(2)
+  {
+    if (omp_get_thread_num() == 0) {
+      for (size_t l = L; l >= 2; l--) {
+        dsm_chain_step(w, l);
+        __atomic_store_n(&ready, (int)l - 1, __ATOMIC_RELEASE);
+      }
+    } else {
+      for (size_t l = L; l >= 1; l--) {
+        /* spin a little, then yield: on a busy machine thread 0 may need this core */
+        for (long spin = 0; __atomic_load_n(&ready, __ATOMIC_ACQUIRE) > (int)l; spin++)
+          if (spin > 2000) sched_yield();
+        dsm_layer_grads(w, x, l);
+      }
+    }
+  }
+  if (obt > 1) openblas_set_num_threads(obt);
+#endif
   return FL_OK;
 }

@@ -42,6 +42,7 @@
 #include "fl_ad.h"
 #include "fl_field.h"
 #include "fl_array.h"
+#include "fl_diffusion.h"
 
 #define FL_NN_MAXLAYERS 32
 
@@ -124,5 +125,27 @@ fl_status fl_nn_load(const char *path, const fl_nn_arch *arch, fl_nn **out, fl_n
  * names[k] (malloc'ed) and arrays[k] (one reference each), in file order;
  * free the names and the two lists with free(). */
 fl_status fl_nn_read_tensors(const char *path, size_t *count, char ***names, fl_array ***arrays);
+
+/* One step of denoising score matching for an mlp network with silu
+ * activations and time none or concat, in one call: the loss of
+ * loss.dsm (stdlib/fieldlab/train.lua) on a batch of b rows drawn from
+ * data (fl_optim_sample_rows, stream `base`), t ~ U[t_min, t_max] from
+ * stream base + 1, eps from stream base + 2, and its gradient in the
+ * parameters written to the block's g (zeroed first). Every number equals
+ * what the ad graph computes for the same loss bit for bit (same kernels,
+ * same dgemm calls, same order of operations); the gradient is skipped when
+ * the loss is not finite. The workspace holds all buffers: no allocation
+ * per step. weight_sigma2: the sigma^2 weighting, else none. With two or
+ * more OpenMP threads, when every layer's product is below
+ * FL_AD_GEMM_SERIAL (so no product is split) and the step has 2^20
+ * multiply-adds or more, a second thread computes each layer's parameter
+ * gradient while the first goes on down the backward chain: the same
+ * numbers, in the same order per element. */
+typedef struct fl_nn_dsm fl_nn_dsm;
+fl_status fl_nn_dsm_new(fl_nn *nn, const fl_schedule *s, fl_param target, int weight_sigma2, double t_min,
+                        double t_max, size_t batch, fl_nn_dsm **out);
+void fl_nn_dsm_free(fl_nn_dsm *w);
+fl_status fl_nn_dsm_step(fl_nn_dsm *w, const double *data, size_t nrows, uint64_t seed, uint64_t base,
+                         double *loss);
 
 #endif

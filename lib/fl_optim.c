@@ -81,6 +81,32 @@ void fl_optim_free(fl_optim *o)
   free(o);
 }
 
+/* The Adam update over n elements (no threads). With AVX2 at hand the same
+ * loop runs 4 lanes wide instead of SSE2's 2: the same operations on each
+ * element (no FMA: contraction is off and the target has none), so the
+ * same numbers bit for bit. */
+#define ADAM_LOOP                                                                                                  \
+  for (size_t i = 0; i < n; i++) {                                                                                 \
+    double gi = g[i] + l2 * x[i];                                                                                  \
+    double mi = b1 * m[i] + (1 - b1) * gi;                                                                         \
+    double vi = b2 * v[i] + (1 - b2) * gi * gi;                                                                    \
+    m[i] = mi;                                                                                                     \
+    v[i] = vi;                                                                                                     \
+    x[i] = x[i] * decay - a * mi / (sqrt(vi) * rb2 + eps);                                                         \
+  }
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ADAM_AVX2 1
+__attribute__((target("avx2"))) static void adam_avx2(size_t n, double *restrict x, const double *restrict g,
+                                                      double *restrict m, double *restrict v, double l2, double b1,
+                                                      double b2, double decay, double a, double rb2, double eps)
+{
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+  ADAM_LOOP
+}
+#endif
+
 fl_status fl_optim_step(fl_optim *o, double *x, const double *g, double lr)
 {
   const size_t n = o->n;
@@ -112,6 +138,13 @@ fl_status fl_optim_step(fl_optim *o, double *x, const double *g, double lr)
     const double bc1 = 1 - pow(b1, (double)t), bc2 = 1 - pow(b2, (double)t);
     const double a = lr / bc1, rb2 = 1 / sqrt(bc2);
     const double l2 = o->kind == FL_OPTIM_ADAM ? wd : 0, decay = o->kind == FL_OPTIM_ADAMW ? 1 - lr * wd : 1;
+#ifdef ADAM_AVX2
+    if (n <= PAR_MIN && __builtin_cpu_supports("avx2")) {
+      adam_avx2(n, x, g, m, v, l2, b1, b2, decay, a, rb2, eps);
+      o->step++;
+      return FL_OK;
+    }
+#endif
     PAR_SIMD(n > PAR_MIN, for (size_t i = 0; i < n; i++) {
       double gi = g[i] + l2 * x[i];
       double mi = b1 * m[i] + (1 - b1) * gi;

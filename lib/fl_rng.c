@@ -1,5 +1,6 @@
 #include "config.h"
 #include "fl_rng.h"
+#include "fl_core.h"
 
 #include <math.h>
 
@@ -86,19 +87,17 @@ double fl_rng_normal(uint64_t seed, uint64_t stream, uint64_t index)
 void fl_rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t start, size_t n, double *out)
 {
   long long nn = (long long)n;
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (long long k = 0; k < nn; k++)
-    out[k] = fl_rng_uniform(seed, stream, start + (uint64_t)k);
+  FL_PFOR_IF(n > 65536, for (long long k = 0; k < nn; k++) out[k] = fl_rng_uniform(seed, stream, start + (uint64_t)k););
 }
 
 void fl_rng_fill_normal(uint64_t seed, uint64_t stream, uint64_t start, size_t n, double *out)
 {
   long long nn = (long long)n;
-#pragma omp parallel for schedule(static) if (n > 65536)
+  FL_PFOR_IF(n > 65536,
   for (long long k = 0; k < nn; k++) {
     uint64_t i = start + (uint64_t)k;
     double z0, z1;
     normal_pair(seed, stream, i >> 1, &z0, &z1);
     out[k] = (i & 1) ? z1 : z0;
-  }
+  });
 }

@@ -265,6 +265,59 @@ static int net_bound(lua_State *L)
   return 2;
 }
 
+/* net._dsm(model, schedule, target, sigma2, t_min, t_max, batch) -> a
+ * workspace for the fused training step (lib fl_nn_dsm), or nil when the
+ * network is not one it handles (net.train then runs the graph). */
+#define DSM_MT "fieldlab.net.dsm"
+#define SCHEDULE_MT "fieldlab.Schedule"
+
+static int dsm_gc(lua_State *L)
+{
+  l_box *b = luaL_checkudata(L, 1, DSM_MT);
+  fl_nn_dsm_free(b->p);
+  b->p = NULL;
+  return 0;
+}
+
+static int net_dsm(lua_State *L)
+{
+  fl_nn *nn = check_net(L, 1, "net._dsm", NULL);
+  const fl_schedule *s = l_checkobj(L, 2, SCHEDULE_MT);
+  fl_param target;
+  if (fl_param_from_name(luaL_checkstring(L, 3), &target)) return l_error(L, "net._dsm", "unknown target");
+  int sigma2 = lua_toboolean(L, 4);
+  double tmin = luaL_checknumber(L, 5), tmax = luaL_checknumber(L, 6);
+  lua_Integer batch = luaL_checkinteger(L, 7);
+  if (batch < 2) return 0;
+  fl_nn_dsm *w;
+  if (fl_nn_dsm_new(nn, s, target, sigma2, tmin, tmax, (size_t)batch, &w) != FL_OK) return 0;
+  l_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->p = w;
+  if (luaL_newmetatable(L, DSM_MT)) {
+    lua_pushcfunction(L, dsm_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+/* net._dsm_free(w): give the workspace's memory back now (also its __gc) */
+
+/* net._dsm_step(w, data, seed, stream) -> loss: the gradient is in the
+ * network's parameter block (zeroed first) */
+static int net_dsm_step(lua_State *L)
+{
+  l_box *b = luaL_checkudata(L, 1, DSM_MT);
+  fl_array *a = l_checkarray(L, 2);
+  lua_Integer seed = luaL_checkinteger(L, 3), stream = luaL_checkinteger(L, 4);
+  if (!b->p) return l_error(L, "net.train", "the training workspace is closed");
+  if (a->ndim != 2) return l_error(L, "net.train", "data must be a 2-D Array (points x dim), not %d-D", a->ndim);
+  double v;
+  l_check(L, fl_nn_dsm_step(b->p, a->data, a->shape[0], (uint64_t)seed, (uint64_t)stream, &v), "net.train");
+  lua_pushnumber(L, v);
+  return 1;
+}
+
 /* ------------------------------------------------------------ methods */
 
 static int m_save(lua_State *L)
@@ -350,6 +403,9 @@ static const luaL_Reg net_fns[] = {
   {"_tensors", net_tensors},
   {"_bind", net_bind},
   {"_bound", net_bound},
+  {"_dsm", net_dsm},
+  {"_dsm_step", net_dsm_step},
+  {"_dsm_free", dsm_gc},
   {NULL, NULL}
 };
 

@@ -71,7 +71,7 @@ function loss.dsm(schedule, opts)
   if not (tmin >= 0 and tmax > tmin and tmax <= 1) then
     error(string.format("loss.dsm: need 0 <= t_min < t_max <= 1, not %g, %g", tmin, tmax), 2)
   end
-  return new_loss("dsm/" .. target, target, function(model, x0, rng)
+  local Lo = new_loss("dsm/" .. target, target, function(model, x0, rng)
     local b = x0.shape[1]
     local t = draw_t(rng, b, tmin, tmax)
     local eps = rng:randn(x0.shape)
@@ -92,6 +92,11 @@ function loss.dsm(schedule, opts)
     elseif type(w) == "function" then sq = sq * ad.const(w(t)) end
     return sq:mean()
   end)
+  -- what net.train needs for the fused step (net._dsm): the same loss in one C call
+  if type(w) ~= "function" then
+    Lo.dsm = {schedule = schedule, target = target, sigma2 = w == "sigma2", tmin = tmin, tmax = tmax}
+  end
+  return Lo
 end
 
 function loss.fm(opts)
@@ -294,23 +299,32 @@ function net.train(model, opts)
     losses, start = l, step + 1
     if e then ema = e end
   end
+  -- the standard DSM loss on an mlp runs as one C call per step (the same
+  -- numbers as the graph, bit for bit); anything else on the ad graph
+  local fused = getmetatable(L) == Loss and L.dsm and data and model.arch.kind == "mlp" and
+    net._dsm(model, L.dsm.schedule, L.dsm.target, L.dsm.sigma2, L.dsm.tmin, L.dsm.tmax, bsz) or nil
   local show = not core.quiet() and optim._isatty()
   local t0, last = core.clock(), -1
   local lastgood = nil
   local ok, err = pcall(function()
     for s = start, steps do
-      local rng = make_rng(seed, s)
-      local batch = data and optim._batch(data, bsz, seed, rng.base) or nil
-      ad.reset()
-      P:zero_grad()
-      local Lv = L(model, batch, rng)
-      if not ad.is_var(Lv) then error("net.train: the loss must return an ad variable, not a " .. type(Lv), 0) end
-      local v = Lv:item()
+      local v, Lv
+      if fused then
+        v = net._dsm_step(fused, data, seed, STREAMS * (s - 1))
+      else
+        local rng = make_rng(seed, s)
+        local batch = data and optim._batch(data, bsz, seed, rng.base) or nil
+        ad.reset()
+        P:zero_grad()
+        Lv = L(model, batch, rng)
+        if not ad.is_var(Lv) then error("net.train: the loss must return an ad variable, not a " .. type(Lv), 0) end
+        v = Lv:item()
+      end
       if not isfinite(v) then
         error(string.format("net.train: the loss is %s at step %d; training stopped%s", v ~= v and "NaN" or (v > 0 and "+Inf" or "-Inf"), s,
           lastgood and string.format(" (last good checkpoint: %s, step %d)", ckpt, lastgood) or ""), 0)
       end
-      ad.backward(Lv)
+      if not fused then ad.backward(Lv) end
       if clip then optim.clip_grad(P, clip) end
       losses[s] = v
       opt:step(optim.lr_at(s, sched))
@@ -330,6 +344,7 @@ function net.train(model, opts)
     end
   end)
   ad.reset()
+  if fused then net._dsm_free(fused) end
   if show and last >= 0 then progress(#losses - start + 1, steps - start + 1, losses[#losses] or 0, t0, true) end
   if not ok then
     if ckpt and type(err) == "string" and err:find("interrupted") then

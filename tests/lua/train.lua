@@ -196,4 +196,58 @@ do
   os.remove(ck); os.remove(ck .. ".state.npy")
 end
 
+-- ---------------------------------------------------------------- the fused DSM step equals the graph
+-- net.train runs loss.dsm on a silu mlp as one C call per step; wrapping the
+-- same loss in a plain function makes it run on the ad graph instead. Both
+-- must give the same losses and weights bit for bit (every target, both
+-- weightings, time concat and none, Adam with clipping and EMA, SGD).
+do
+  local x = data.toy("8gaussians", 500, {seed = 3})
+  local vp = diffusion.vp{b0 = 0.1, b1 = 20}
+  local cases = {
+    {target = "eps", time = "concat"}, {target = "x0", time = "none"}, {target = "score", time = "concat"},
+    {target = "velocity", time = "concat", weighting = "sigma2"}, {target = "eps", time = "concat", sgd = true},
+  }
+  for _, c in ipairs(cases) do
+    local function make()
+      return net.mlp{dim = 2, out = 2, hidden = {16, 8}, act = "silu", time = c.time, param = c.target, seed = 4}
+    end
+    local L = loss.dsm(vp, {target = c.target, weighting = c.weighting, t_min = 1e-3, t_max = 1})
+    local function opts(l)
+      local o = {data = x, loss = l, batch = 33, steps = 25, seed = 9, lr = 3e-3}
+      if c.sgd then o.optimizer = "sgd"; o.momentum = 0.9 else o.clip = 0.5; o.ema = 0.9 end
+      return o
+    end
+    local m1, m2 = make(), make()
+    local l1, e1 = net.train(m1, opts(L))
+    local l2, e2 = net.train(m2, opts(function(m, b, rng) return L(m, b, rng) end))
+    local what = c.target .. "/" .. c.time
+    T.eq(l1.size, 25, what .. ": 25 losses")
+    for i = 1, 25 do T.eq(l1[i], l2[i], what .. ": loss " .. i .. " bit for bit") end
+    local p1, p2 = m1:params().value, m2:params().value
+    for i = 1, p1.size do assert(p1[i] == p2[i], what .. ": weight " .. i .. " differs") end
+    if e1 then for i = 1, e1.size do assert(e1[i] == e2[i], what .. ": EMA weight " .. i .. " differs") end end
+    assert(l1[25] < l1[1] * 1.5, what .. ": the loss stays bounded")
+  end
+  -- a network big enough for the fused step to compute the parameter
+  -- gradients on a second thread (fl_nn_dsm_step): 1 and 2 threads, the graph
+  local nt = fieldlab.threads()
+  local L = loss.dsm(vp)
+  local ref
+  for _, run in ipairs{{1, false}, {2, false}, {1, true}, {2, true}} do
+    fieldlab.set_threads(run[1])
+    local m = net.mlp{dim = 2, out = 2, hidden = {64, 64}, act = "silu", time = "concat", param = "eps", seed = 5}
+    local l = run[2] and function(mm, b, rng) return L(mm, b, rng) end or L
+    local losses = net.train(m, {data = x, loss = l, batch = 256, steps = 6, seed = 2})
+    local out = {losses = losses, p = m:params().value}
+    if not ref then ref = out
+    else
+      local what = string.format("%d threads, %s", run[1], run[2] and "graph" or "fused")
+      for i = 1, 6 do T.eq(out.losses[i], ref.losses[i], what .. ": loss " .. i) end
+      for i = 1, out.p.size do assert(out.p[i] == ref.p[i], what .. ": weight " .. i .. " differs") end
+    end
+  end
+  fieldlab.set_threads(nt)
+end
+
 print("train: ok")

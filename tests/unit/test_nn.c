@@ -266,11 +266,61 @@ static void test_save_load(void **s)
   fl_nn_release(nn);
 }
 
+/* The fused DSM step (fl_nn_dsm_step): its parameter gradient against
+ * central differences of its own loss (a deterministic function of the
+ * weights for a fixed seed and stream), for every target and both
+ * weightings; and the networks it refuses. */
+static void test_dsm_step(void **s)
+{
+  (void)s;
+  fl_schedule sc;
+  fl_schedule_default(FL_SCHED_VP, &sc);
+  double data[60 * 2];
+  points(60, 2, 77, data);
+  const fl_param targets[] = {FL_PARAM_EPS, FL_PARAM_X0, FL_PARAM_SCORE, FL_PARAM_VELOCITY};
+  for (int q = 0; q < 5; q++) {
+    fl_nn *nn = mk(FL_NN_MLP, 2, 2, FL_ACT_SILU, q == 1 ? FL_TIME_NONE : FL_TIME_CONCAT, 5 + (uint64_t)q);
+    fl_nn_dsm *w;
+    assert_ok(fl_nn_dsm_new(nn, &sc, targets[q % 4], q == 4, 1e-2, 1, 17, &w));
+    fl_ad_params *P = nn->P;
+    double loss, lp, lm;
+    assert_ok(fl_nn_dsm_step(w, data, 60, 3, 128, &loss));
+    assert_true(isfinite(loss) && loss > 0);
+    double *g = malloc(P->n * sizeof *g);
+    memcpy(g, P->g, P->n * sizeof *g);
+    double err = 0, gmax = 0;
+    for (size_t k = 0; k < P->n; k += 7) {
+      double x0 = P->x[k], h = 1e-6 * fmax(1, fabs(x0));
+      P->x[k] = x0 + h;
+      assert_ok(fl_nn_dsm_step(w, data, 60, 3, 128, &lp));
+      P->x[k] = x0 - h;
+      assert_ok(fl_nn_dsm_step(w, data, 60, 3, 128, &lm));
+      P->x[k] = x0;
+      double fd = (lp - lm) / (2 * h);
+      err = fmax(err, fabs(fd - g[k]));
+      gmax = fmax(gmax, fabs(g[k]));
+    }
+    assert_true(gmax > 1e-3);
+    assert_true(err < 1e-6 * fmax(1, gmax));
+    free(g);
+    fl_nn_dsm_free(w);
+    fl_nn_release(nn);
+  }
+  fl_nn *tanh_net = mk(FL_NN_MLP, 2, 2, FL_ACT_TANH, FL_TIME_CONCAT, 1);
+  fl_nn_dsm *w = NULL;
+  assert_fails_with(fl_nn_dsm_new(tanh_net, &sc, FL_PARAM_EPS, 0, 1e-3, 1, 16, &w), FL_EINVAL, "silu");
+  fl_nn_release(tanh_net);
+  fl_nn *nn = mk(FL_NN_MLP, 2, 2, FL_ACT_SILU, FL_TIME_CONCAT, 1);
+  assert_fails_with(fl_nn_dsm_new(nn, &sc, FL_PARAM_EPS, 0, 1e-3, 1, 1, &w), FL_EINVAL, "batch");
+  assert_null(w);
+  fl_nn_release(nn);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     T(test_jacobians_fd), T(test_potential_hessian_fd), T(test_symmetry), T(test_divfree),
-    T(test_jvp_vjp), T(test_save_load),
+    T(test_jvp_vjp), T(test_save_load), T(test_dsm_step),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
