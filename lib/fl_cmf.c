@@ -1307,9 +1307,16 @@ static int param_names(const fl_cmf *c, const char **out)
 }
 
 /* A new field with c's axes and parameters (less the names in drop) and
- * matrices M (taken: freed here). */
-static fl_status rebuild(const fl_cmf *c, int ndrop, const char *const *drop, fl_poly **M, fl_cmf **out)
+ * the matrices M, unless st already reports a failure. M (an array of
+ * dim r^2 entries, NULL ones allowed) and its entries are taken: freed here
+ * either way. Returns st or the status of the build. */
+static fl_status rebuild(const fl_cmf *c, fl_status st, int ndrop, const char *const *drop, fl_poly **M, fl_cmf **out)
 {
+  if (st) {
+    for (int k = 0; k < c->dim * c->r * c->r; k++) fl_poly_free(M[k]);
+    free(M);
+    return st;
+  }
   const char *params[FL_POLY_MAXVARS];
   int np = param_names(c, params), kept = 0;
   for (int k = 0; k < np; k++) {
@@ -1317,8 +1324,9 @@ static fl_status rebuild(const fl_cmf *c, int ndrop, const char *const *drop, fl
     for (int d = 0; d < ndrop; d++) dropped = dropped || strcmp(params[k], drop[d]) == 0;
     if (!dropped) params[kept++] = params[k];
   }
-  fl_status st = cmf_build(c->dim, (const char *const *)c->axes, kept, params, 0, c->r, (const fl_poly *const *)M, out);
+  st = cmf_build(c->dim, (const char *const *)c->axes, kept, params, 0, c->r, (const fl_poly *const *)M, out);
   for (int k = 0; k < c->dim * c->r * c->r; k++) fl_poly_free(M[k]);
+  free(M);
   return st;
 }
 
@@ -1345,14 +1353,7 @@ fl_status fl_cmf_subs(const fl_cmf *c, int n, const char *const *names, const fl
   if (!M) return oom();
   fl_status st = FL_OK;
   for (int k = 0; k < total && !st; k++) st = fl_poly_subs(c->M[k], n, names, vals, &M[k]);
-  if (st) {
-    for (int k = 0; k < total; k++) fl_poly_free(M[k]);
-    free(M);
-    return st;
-  }
-  st = rebuild(c, n, names, M, out);
-  free(M);
-  return st;
+  return rebuild(c, st, n, names, M, out);
 }
 
 fl_status fl_cmf_dual(const fl_cmf *c, fl_cmf **out)
@@ -1371,14 +1372,7 @@ fl_status fl_cmf_dual(const fl_cmf *c, fl_cmf **out)
     for (int i = 0; i < r; i++)
       for (int j = 0; j < r; j++) M[a * rr + i * r + j] = inv[j * r + i];
   }
-  if (st) {
-    for (int k = 0; k < total; k++) fl_poly_free(M[k]);
-    free(M);
-    return st;
-  }
-  st = rebuild(c, 0, NULL, M, out);
-  free(M);
-  return st;
+  return rebuild(c, st, 0, NULL, M, out);
 }
 
 fl_status fl_cmf_coboundary(const fl_cmf *c, const fl_poly *const *U, fl_cmf **out)
@@ -1412,14 +1406,7 @@ fl_status fl_cmf_coboundary(const fl_cmf *c, const fl_poly *const *U, fl_cmf **o
     }
   }
   for (int k = 0; k < rr; k++) fl_poly_free(Ui[k]);
-  if (st) {
-    for (int k = 0; k < total; k++) fl_poly_free(M[k]);
-    free(M);
-    return st;
-  }
-  st = rebuild(c, 0, NULL, M, out);
-  free(M);
-  return st;
+  return rebuild(c, st, 0, NULL, M, out);
 }
 
 /* ---- exact check */
