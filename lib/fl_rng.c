@@ -92,12 +92,17 @@ void fl_rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t start, size_t 
 
 void fl_rng_fill_normal(uint64_t seed, uint64_t stream, uint64_t start, size_t n, double *out)
 {
-  long long nn = (long long)n;
+  if (n == 0) return;
+  /* one Box-Muller pair per block index b: both its numbers are kept
+     (indices 2b and 2b + 1), the ends of the range may use one */
+  const uint64_t b0 = start >> 1, b1 = (start + n - 1) >> 1;
+  const long long nb = (long long)(b1 - b0 + 1);
   FL_PFOR_IF(n > 65536,
-  for (long long k = 0; k < nn; k++) {
-    uint64_t i = start + (uint64_t)k;
+  for (long long q = 0; q < nb; q++) {
+    uint64_t b = b0 + (uint64_t)q, i0 = 2 * b;
     double z0, z1;
-    normal_pair(seed, stream, i >> 1, &z0, &z1);
-    out[k] = (i & 1) ? z1 : z0;
+    normal_pair(seed, stream, b, &z0, &z1);
+    if (i0 >= start) out[i0 - start] = z0;
+    if (i0 + 1 < start + n) out[i0 + 1 - start] = z1;
   });
 }

@@ -111,6 +111,20 @@ static void test_thread_independence(void **state)
   free(a); free(b); free(c);
 }
 
+/* fill_normal at every parity of start and length equals the one-number form */
+static void test_fill_normal_edges(void **state)
+{
+  (void)state;
+  double out[8];
+  for (uint64_t start = 0; start < 4; start++)
+    for (size_t n = 0; n <= 7; n++) {
+      for (size_t k = 0; k < 8; k++) out[k] = -99;
+      fl_rng_fill_normal(12, 5, start, n, out);
+      for (size_t k = 0; k < n; k++) assert_true(out[k] == fl_rng_normal(12, 5, start + k));
+      for (size_t k = n; k < 8; k++) assert_true(out[k] == -99); /* nothing written past n */
+    }
+}
+
 /* Bootstrap indices: the words of the Philox blocks scaled by k, every value
    of [0, k) about equally often (chi-square), and a start inside the stream
    continues it. */
@@ -146,6 +160,7 @@ int main(void)
     T(test_streams_and_seeds_differ),
     T(test_thread_independence),
     T(test_fill_index),
+    T(test_fill_normal_edges),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
