@@ -19,7 +19,10 @@
 #define FL_PFOR(cond) FL_PRAGMA(omp parallel for schedule(static) if(cond))
 #define FL_PFOR_SUM4(a, b, c, e, cond) \
   FL_PRAGMA(omp parallel for schedule(static) reduction(+:a, b, c, e) if(cond))
+#define FL_PFOR_SUM3(a, b, c, cond) \
+  FL_PRAGMA(omp parallel for schedule(static) reduction(+:a, b, c) if(cond))
 #else
+#define FL_PFOR_SUM3(a, b, c, cond)
 #define FL_PFOR(cond)
 #define FL_PFOR_SUM4(a, b, c, e, cond)
 #endif
@@ -51,18 +54,42 @@ void fl_hhd_clear(fl_hhd *r)
 
 static fl_status new_grid(const fl_grid *g, int m, int zero, fl_field **out, double **data);
 
-fl_status fl_hhd_constant(fl_field *like, const double *value, fl_field **out)
+/* The harmonic field of coefficients coef on grid g, at node p (flat index):
+ * sum over masks of coef[mask] times the sign (-1)^j_k of every axis k in
+ * the mask (j_k the node's index on axis k). */
+static inline void harmonic_at(const fl_grid *g, const double coef[8][3], size_t p, double *h)
+{
+  const int d = g->s.dim, m = g->m;
+  size_t j[FL_GRID_MAXDIM];
+  for (int k = d - 1; k >= 0; k--) {
+    j[k] = p % g->s.n[k];
+    p /= g->s.n[k];
+  }
+  for (int a = 0; a < m; a++) h[a] = coef[0][a];
+  for (int mask = 1; mask < (1 << d); mask++) {
+    double s = 1;
+    for (int k = 0; k < d; k++)
+      if ((mask >> k & 1) && (j[k] & 1)) s = -s;
+    for (int a = 0; a < m; a++) h[a] += s * coef[mask][a];
+  }
+}
+
+fl_status fl_hhd_harmonic(fl_field *like, const double coef[8][3], fl_field **out)
 {
   *out = NULL;
   fl_grid *g = fl_grid_of(like);
-  if (!g) return fl_fail(FL_EINVAL, "a constant grid needs a grid field to copy the grid of");
+  if (!g) return fl_fail(FL_EINVAL, "a harmonic grid needs a grid field to copy the grid of");
+  if (g->s.dim > 3 || g->m > 3)
+    return fl_fail(FL_EDIM, "a harmonic grid has 1 to 3 axes and components (this grid: %d axes, %d components)",
+                   g->s.dim, g->m);
   double *D;
   fl_status st = new_grid(g, g->m, 0, out, &D);
   if (st != FL_OK) return st;
   size_t nodes = 1;
   for (int k = 0; k < g->s.dim; k++) nodes *= g->s.n[k];
-  for (size_t i = 0; i < nodes; i++)
-    for (int a = 0; a < g->m; a++) D[i * (size_t)g->m + (size_t)a] = value[a];
+  const size_t m = (size_t)g->m;
+  FL_PFOR(nodes > PAR_MIN)
+  for (size_t i = 0; i < nodes; i++) harmonic_at(g, coef, i, D + i * m);
   return FL_OK;
 }
 
@@ -151,6 +178,28 @@ static fl_status lay3_init(lay3 *l, const fl_grid *g)
 
 /* ------------------------------------------------------------ periodic */
 
+/* One row of n values of the periodic split: s = v - g - pat[i % per], with
+ * |v|^2, |g|^2 and |s|^2 added to the sums (a row of odd length ends with a
+ * partial period). */
+static inline void solenoidal_row(const double *restrict v, const double *restrict g, double *restrict s,
+                                  size_t n, const double *pat, size_t per, double *ev, double *eg, double *es)
+{
+  double sv = 0, sg = 0, ss = 0;
+  for (size_t i = 0; i < n; i += per) {
+    const size_t e = n - i < per ? n - i : per;
+    for (size_t q = 0; q < e; q++) {
+      double vv = v[i + q], gg = g[i + q], x = vv - gg - pat[q];
+      s[i + q] = x;
+      sv += vv * vv;
+      sg += gg * gg;
+      ss += x * x;
+    }
+  }
+  *ev += sv;
+  *eg += sg;
+  *es += ss;
+}
+
 static fl_status hhd_periodic(fl_field *v, fl_grid *g, fl_hhd *r)
 {
   const int d = g->s.dim, off = 3 - d;
@@ -166,17 +215,15 @@ static fl_status hhd_periodic(fl_field *v, fl_grid *g, fl_hhd *r)
   }
   size_t fb = l.ncomplex * (size_t)d * sizeof(double complex);
   double complex *F = fl_alloc(fb);
-  double *G = NULL, *S = NULL, *H = NULL;
+  double *G = NULL, *S = NULL;
   if (!F) st = fl_fail(FL_ENOMEM, "no memory for the spectrum of a %zu-node grid", l.nreal);
   if (st == FL_OK) st = new_grid(g, d, 0, &r->gradient, &G);
   if (st == FL_OK) st = new_grid(g, d, 0, &r->solenoidal, &S);
   const double *V = g->values->data;
   if (st == FL_OK) st = fl_fft_r2c(fwd, V, F);
-  /* Harmonic modes: every level index 0 or Nyquist. hc[mask][a], mask bit k
-   * for real axis k at its Nyquist index. */
-  double hc[8][3];
-  memset(hc, 0, sizeof hc);
-  int has_nyq = 0;
+  /* Harmonic modes: every axis index 0 or Nyquist. hc[mask][a], mask bit k
+   * for axis k at its Nyquist index. */
+  double (*hc)[3] = r->harmonic_coef;
   if (st == FL_OK) {
     const double inv = 1.0 / (double)l.nreal;
     const size_t nab = l.nc[0] * l.nc[1], nc2 = l.nc[2];
@@ -226,55 +273,48 @@ static fl_status hhd_periodic(fl_field *v, fl_grid *g, fl_hhd *r)
       double complex *f = F + ((idx[0] * l.nc[1] + idx[1]) * l.nc[2] + idx[2]) * (size_t)d;
       for (int a = 0; a < d; a++) {
         hc[mask][a] = creal(f[a]) * inv;
-        if (mask && hc[mask][a] != 0) has_nyq = 1;
         f[a] = 0;
       }
     }
-    /* A harmonic part that is the mean flow alone is not stored: writing
-     * a constant grid would cost as much as a third of the transforms. */
-    if (has_nyq) st = new_grid(g, d, 0, &r->harmonic, &H);
-    else
-      for (int a = 0; a < d; a++) r->harmonic_mean[a] = hc[0][a];
-    if (st == FL_OK) st = fl_fft_c2r(bwd, F, G);
+    st = fl_fft_c2r(bwd, F, G);
   }
   if (st == FL_OK) {
-    double ev = 0, eg = 0, es = 0, eh = 0;
-    const size_t nab = l.nr[0] * l.nr[1], nc2 = l.nr[2];
-    const size_t du = (size_t)d;
-    FL_PFOR_SUM4(ev, eg, es, eh, l.nreal > PAR_MIN)
+    /* solenoidal = v - gradient - harmonic, and the energies, in one pass.
+     * The harmonic part is the same along a row for nodes of the same
+     * parity: pat holds it for an even and an odd node (period 2d). Its
+     * energy is N sum |hc|^2 (the sign patterns are orthogonal). */
+    double ev = 0, eg = 0, es = 0;
+    const size_t nab = l.nr[0] * l.nr[1], nrow = l.nr[2] * (size_t)d;
+    FL_PFOR_SUM3(ev, eg, es, l.nreal > PAR_MIN)
     for (size_t ab = 0; ab < nab; ab++) {
       size_t a = ab / l.nr[1], b = ab % l.nr[1];
-      double sg[3] = {a % 2 ? -1.0 : 1.0, b % 2 ? -1.0 : 1.0, 1.0};
-      for (size_t c = 0; c < nc2; c++) {
-        size_t p = (ab * nc2 + c) * du;
-        double h[3];
-        for (size_t q = 0; q < du; q++) h[q] = hc[0][q];
-        if (has_nyq) {
-          sg[2] = c % 2 ? -1.0 : 1.0;
-          for (int mask = 1; mask < (1 << d); mask++) {
-            double s = 1;
-            for (int k = 0; k < d; k++)
-              if (mask >> k & 1) s *= sg[off + k];
-            for (size_t q = 0; q < du; q++) h[q] += s * hc[mask][q];
-          }
-        }
-        for (size_t q = 0; q < du; q++) {
-          double vv = V[p + q], gg = G[p + q], hh = h[q], ss = vv - gg - hh;
-          if (H) H[p + q] = hh;
-          S[p + q] = ss;
-          ev += vv * vv;
-          eg += gg * gg;
-          es += ss * ss;
-          eh += hh * hh;
+      int par[3] = {(int)(a & 1), (int)(b & 1), 0};
+      double pat[6];
+      for (int c = 0; c < 2; c++) {
+        par[2] = c;
+        for (int q = 0; q < d; q++) pat[c * d + q] = 0;
+        for (int mask = 0; mask < (1 << d); mask++) {
+          int neg = 0;
+          for (int k = 0; k < d; k++) neg ^= (mask >> k & 1) & par[off + k];
+          for (int q = 0; q < d; q++) pat[c * d + q] += neg ? -hc[mask][q] : hc[mask][q];
         }
       }
+      const double *vr = V + ab * nrow, *gr = G + ab * nrow;
+      double *sr = S + ab * nrow;
+      if (d == 2)
+        solenoidal_row(vr, gr, sr, nrow, pat, 4, &ev, &eg, &es);
+      else
+        solenoidal_row(vr, gr, sr, nrow, pat, 6, &ev, &eg, &es);
     }
+    double eh = 0;
+    for (int mask = 0; mask < (1 << d); mask++)
+      for (int q = 0; q < d; q++) eh += hc[mask][q] * hc[mask][q];
     double cell = 1;
     for (int k = 0; k < d; k++) cell *= g->h[k];
     r->e_total = ev * cell;
     r->e_gradient = eg * cell;
     r->e_solenoidal = es * cell;
-    r->e_harmonic = eh * cell;
+    r->e_harmonic = eh * (double)l.nreal * cell;
   }
   (void)v;
   fl_free(F, fb);

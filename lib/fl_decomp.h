@@ -62,19 +62,24 @@ typedef struct fl_hhd {
   int dim;              /* 2 or 3 */
   fl_field *gradient;   /* vector grid fields on v's grid (one reference each) */
   fl_field *solenoidal;
-  fl_field *harmonic;   /* NULL for a periodic split whose harmonic part is the
-                           mean flow alone: then harmonic_mean holds it (build
-                           the grid, when wanted, with fl_hhd_constant) */
+  fl_field *harmonic;   /* NULL for a periodic split: harmonic_coef holds it
+                           (build the grid, when wanted, with fl_hhd_harmonic) */
   fl_field *phi;        /* scalar grid, or NULL (periodic: see fl_hhd_potential) */
   fl_field *psi;        /* 2-D: scalar grid psi; 3-D: vector potential A; or NULL */
   double e_total;       /* integral of |v|^2 over the box */
   double e_gradient, e_solenoidal, e_harmonic;
-  double harmonic_mean[3];
+  double harmonic_coef[8][3]; /* periodic: the harmonic part at node (j_1..j_d)
+                                 is the sum over masks of harmonic_coef[mask]
+                                 times (-1)^j_k for every axis k (bit k-1) in the
+                                 mask: [0] is the mean flow, the others the
+                                 modes at Nyquist indices (0 on odd axes) */
 } fl_hhd;
 
-/* A grid field on like's grid whose every node holds value[0..m) (m = like's
- * components): the harmonic part of a periodic split, made on demand. */
-fl_status fl_hhd_constant(fl_field *like, const double *value, fl_field **out);
+/* A grid field on like's grid (1 to 3 axes and components) with the values
+ * sum_mask coef[mask][a] prod_{k in mask} (-1)^j_k at node (j_1..j_d): the
+ * harmonic part of a periodic split (fl_hhd.harmonic_coef), made on demand,
+ * or a constant grid (coef[0] alone non-zero). */
+fl_status fl_hhd_harmonic(fl_field *like, const double coef[8][3], fl_field **out);
 
 /* Decompose the vector grid field v (d = 2 or 3 axes, d components). The
  * grid must be periodic on every axis for FL_HHD_PERIODIC and non-periodic on

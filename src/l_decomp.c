@@ -67,13 +67,13 @@ static int dc_helmholtz(lua_State *L)
   setfield_field(L, "gradient", gr);
   setfield_field(L, "solenoidal", so);
   setfield_field(L, "harmonic", ha);
-  if (!ha) { /* the mean flow alone: made on first access (stdlib/fieldlab/decomp.lua) */
-    lua_createtable(L, r.dim, 0);
-    for (int a = 0; a < r.dim; a++) {
-      lua_pushnumber(L, r.harmonic_mean[a]);
-      lua_rawseti(L, -2, a + 1);
+  if (!ha) { /* periodic: made on first access (stdlib/fieldlab/decomp.lua) */
+    lua_createtable(L, 8 * r.dim, 0);
+    for (int i = 0; i < 8 * r.dim; i++) {
+      lua_pushnumber(L, r.harmonic_coef[i / r.dim][i % r.dim]);
+      lua_rawseti(L, -2, i + 1);
     }
-    lua_setfield(L, -2, "_harmonic_mean");
+    lua_setfield(L, -2, "_harmonic_coef");
   }
   setfield_field(L, "phi", phi);
   setfield_field(L, r.dim == 2 ? "psi" : "A", psi);
@@ -102,21 +102,25 @@ static int dc_potential(lua_State *L)
   return 1;
 }
 
-/* decomp._constant(like, {v1, ..., vm}): a grid on like's grid holding v at every node. */
-static int dc_constant(lua_State *L)
+/* decomp._harmonic(like, coef): the harmonic grid of a periodic split on
+ * like's grid (m components) from the 8 m coefficients of fl_hhd.harmonic_coef,
+ * mask-major. */
+static int dc_harmonic(lua_State *L)
 {
   fl_field *like = l_checkfield(L, 1);
+  fl_grid *g = fl_grid_of(like);
   luaL_checktype(L, 2, LUA_TTABLE);
-  double v[3] = {0, 0, 0};
-  int m = (int)lua_rawlen(L, 2);
-  if (m < 1 || m > 3) luaL_argerror(L, 2, "1 to 3 values");
-  for (int a = 0; a < m; a++) {
-    lua_rawgeti(L, 2, a + 1);
-    v[a] = luaL_checknumber(L, -1);
+  int m = g ? g->m : 0;
+  if (m < 1 || m > 3 || lua_rawlen(L, 2) != (lua_Unsigned)(8 * m))
+    luaL_argerror(L, 2, "8 m coefficients of a grid of m = 1 to 3 components");
+  double c[8][3] = {{0}};
+  for (int i = 0; i < 8 * m; i++) {
+    lua_rawgeti(L, 2, i + 1);
+    c[i / m][i % m] = luaL_checknumber(L, -1);
     lua_pop(L, 1);
   }
   fl_field *out;
-  l_check(L, fl_hhd_constant(like, v, &out), "decomp.helmholtz");
+  l_check(L, fl_hhd_harmonic(like, (const double(*)[3])c, &out), "decomp.helmholtz");
   l_pushfield(L, out);
   return 1;
 }
@@ -163,7 +167,7 @@ static const luaL_Reg decomp_fns[] = {
   {"planner", dc_planner},
   {"_potential", dc_potential},
   {"_fft_roundtrip", dc_fft_roundtrip},
-  {"_constant", dc_constant},
+  {"_harmonic", dc_harmonic},
   {NULL, NULL}
 };
 

@@ -14,8 +14,8 @@ local lazy = { phi = true, psi = true, A = true }
 mt.__index = function(self, k)
   local m = methods[k]
   if m ~= nil then return m end
-  if k == "harmonic" and rawget(self, "_harmonic_mean") then
-    local h = decomp._constant(rawget(self, "gradient"), rawget(self, "_harmonic_mean"))
+  if k == "harmonic" and rawget(self, "_harmonic_coef") then
+    local h = decomp._harmonic(rawget(self, "gradient"), rawget(self, "_harmonic_coef"))
     rawset(self, "harmonic", h)
     return h
   end

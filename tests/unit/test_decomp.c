@@ -101,6 +101,8 @@ static void test_periodic_v11(void **state)
   assert_ok(fl_hhd_compute(v, FL_HHD_PERIODIC, &r));
   assert_int_equal(r.dim, 2);
   assert_null(r.phi);
+  assert_null(r.harmonic); /* periodic: coefficients, the grid on demand */
+  assert_ok(fl_hhd_harmonic(r.gradient, (const double(*)[3])r.harmonic_coef, &r.harmonic));
   assert_near(maxdiff_fun(r.gradient, v11_grad), 0, 1e-13);
   assert_near(maxdiff_fun(r.solenoidal, v11_sol), 0, 1e-13);
   assert_near(maxdiff_fun(r.harmonic, v11_harm), 0, 1e-13);
@@ -134,6 +136,8 @@ static void test_periodic_random(void **state)
     for (size_t i = 0; i < a->size; i++) a->data[i] = fl_test_uniform(i, -1, 1);
     fl_hhd r;
     assert_ok(fl_hhd_compute(v, FL_HHD_PERIODIC, &r));
+    assert_null(r.harmonic);
+    assert_ok(fl_hhd_harmonic(r.gradient, (const double(*)[3])r.harmonic_coef, &r.harmonic));
     const double *G = fl_grid_of(r.gradient)->values->data, *S = fl_grid_of(r.solenoidal)->values->data,
                  *H = fl_grid_of(r.harmonic)->values->data;
     double gs = 0, gh = 0, sh = 0, vv = 0;
