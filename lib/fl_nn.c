@@ -1094,7 +1094,8 @@ struct fl_nn_dsm {
   size_t bytes;
   double *x0, *eps, *t, *a, *sg, *da, *ds, *xt, *h0, *r, *sq, *gA;
   double *z[FL_NN_MAXLAYERS + 2], *f[FL_NN_MAXLAYERS + 2], *sig[FL_NN_MAXLAYERS + 2], *gz[FL_NN_MAXLAYERS + 2];
-  int overlap; /* the parameter gradients on a second thread (see fl_nn_dsm_step) */
+  int nt;      /* threads of the step (see fl_nn_dsm_step) */
+  double loss; /* the loss of the last step, set by its thread 0 */
 };
 
 fl_status fl_nn_dsm_new(fl_nn *nn, const fl_schedule *s, fl_param target, int weight_sigma2, double t_min,
@@ -1135,15 +1136,19 @@ fl_status fl_nn_dsm_new(fl_nn *nn, const fl_schedule *s, fl_param target, int we
     }
   }
 #undef TAKE
-  /* overlap when the layers are small enough that fl_ad_gemm runs each
-   * product on one thread, and the step big enough to pay for waking one */
-  double macs = 0, big = 0;
-  for (size_t l = 1; l <= L; l++) {
-    double m = (double)b * nn->width[l - 1] * nn->width[l];
-    macs += m;
-    big = m > big ? m : big;
+  /* threads: all of them when the step has 2^20 multiply-adds or more
+   * (one parallel region per step pays for itself from there), each at
+   * least 8 rows of the batch */
+  double macs = 0;
+  for (size_t l = 1; l <= L; l++) macs += (double)b * nn->width[l - 1] * nn->width[l];
+  w->nt = 1;
+#ifdef _OPENMP
+  if (macs >= 1048576.0) {
+    int mt = omp_get_max_threads(), rows = (int)(b / 8 < 64 ? b / 8 : 64);
+    w->nt = mt < rows ? mt : rows;
+    if (w->nt < 1) w->nt = 1;
   }
-  w->overlap = big < FL_AD_GEMM_SERIAL && macs >= 1048576.0;
+#endif
   w->nn = fl_nn_retain(nn);
   w->s = *s;
   w->target = target;
@@ -1163,35 +1168,119 @@ void fl_nn_dsm_free(fl_nn_dsm *w)
   fl_free(w, sizeof *w);
 }
 
-/* One link of the backward chain: gz[l-1] = d loss / d z_{l-1} from gz[l]
- * (G W^T through the silu: the graph's matmul and fused silu' nodes). */
-static void dsm_chain_step(fl_nn_dsm *w, size_t l)
+/* ------------------------------------------------------------ the step's threads
+ * The network part of a step runs on nt threads, each taking a slab of
+ * every product (rows of the batch; for the parameter gradients, rows or
+ * columns of the gradient), with a barrier between dependent stages. A
+ * dgemm computes each element of its result from its row of op(A) and its
+ * column of op(B) in an order that depends only on k, so a slab holds the
+ * numbers the whole product would: the split changes no bit. */
+
+typedef struct dsm_barrier {
+  int count, sense;
+} dsm_barrier;
+
+/* Wait for the nt threads (a no-op for one): spin a little, then yield,
+ * since on a busy machine the thread waited for may need this core. */
+static void dsm_wait(dsm_barrier *bar, int nt, int *sense)
 {
-  fl_nn *nn = w->nn;
-  size_t b = w->b, k = (size_t)nn->width[l - 1], c = (size_t)nn->width[l];
-  fl_ad_gemm(0, 1, b, k, c, 1.0, w->gz[l], c, fl_ad_params_value(nn->P, 2 * (l - 1)), c, 0.0, w->gA, k);
-  fl_ad_dsilu_kernel(b * k, w->z[l - 1], w->sig[l - 1], w->gA, w->gz[l - 1]);
+  if (nt == 1) return;
+  int s = !*sense;
+  *sense = s;
+  if (__atomic_add_fetch(&bar->count, 1, __ATOMIC_ACQ_REL) == nt) {
+    __atomic_store_n(&bar->count, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&bar->sense, s, __ATOMIC_RELEASE);
+  } else {
+    for (long spin = 0; __atomic_load_n(&bar->sense, __ATOMIC_ACQUIRE) != s; spin++)
+      if (spin > 20000) sched_yield();
+  }
 }
 
-/* The parameter gradients of layer l (into the zeroed block g): W_l +=
- * h_{l-1}^T gz[l] (beta = 1 onto zeros: the graph's 0 + value), b_l += the
- * column sums of gz[l] in row order (the graph's sum node). x is the
- * network input. */
-static void dsm_layer_grads(fl_nn_dsm *w, const double *x, size_t l)
+/* Slab me of nt of len items: [*o, *o + *n), in multiples of 8. */
+static void dsm_slab(size_t len, int me, int nt, size_t *o, size_t *n)
+{
+  size_t step = (len + (size_t)nt - 1) / (size_t)nt;
+  step = (step + 7) / 8 * 8;
+  size_t lo = (size_t)me * step;
+  *o = lo < len ? lo : len;
+  *n = len - *o < step ? len - *o : step;
+}
+
+/* Forward pass of layer l on rows [o, o + n): z = bias rows + h W (the
+ * graph's dense layer: one dgemm with beta = 1), f = silu(z) for hidden
+ * layers. Returns the layer's output. */
+static const double *dsm_forward(fl_nn_dsm *w, const double *h, size_t l, size_t o, size_t n)
 {
   fl_nn *nn = w->nn;
   fl_ad_params *P = nn->P;
-  size_t b = w->b, k = (size_t)nn->width[l - 1], c = (size_t)nn->width[l];
-  const double *hin = l > 1 ? w->f[l - 1] : x;
-  fl_ad_gemm(1, 0, k, c, b, 1.0, hin, k, w->gz[l], c, 1.0, fl_ad_params_grad(P, 2 * (l - 1)), c);
+  size_t k = (size_t)nn->width[l - 1], c = (size_t)nn->width[l];
+  double *z = w->z[l];
+  const double *bias = fl_ad_params_value(P, 2 * (l - 1) + 1);
+  for (size_t i = o; i < o + n; i++) memcpy(z + i * c, bias, c * sizeof(double));
+  if (n) fl_ad_gemm(0, 0, n, c, k, 1.0, h + o * k, k, fl_ad_params_value(P, 2 * (l - 1)), c, 1.0, z + o * c, c);
+  if (l == (size_t)nn->nlayers) return z;
+  fl_vm_silu_s(n * c, z + o * c, w->f[l] + o * c, w->sig[l] + o * c);
+  return w->f[l];
+}
+
+/* Backward stage of layer l, slab me of nt: the parameter gradients W_l +=
+ * h_{l-1}^T gz[l] (beta = 1 onto zeros: the graph's 0 + value) in a slab of
+ * rows (or columns, when it has fewer rows), b_l += the column sums of gz[l]
+ * in row order (the graph's sum node) in a slab of columns; and for l > 1
+ * the link of the chain gz[l-1] = silu'(z_{l-1}) (gz[l] W^T) (the graph's
+ * matmul and fused silu' nodes) in a slab of rows of the batch. x is the
+ * network input. */
+static void dsm_backward(fl_nn_dsm *w, const double *x, size_t l, int me, int nt)
+{
+  fl_nn *nn = w->nn;
+  fl_ad_params *P = nn->P;
+  size_t b = w->b, k = (size_t)nn->width[l - 1], c = (size_t)nn->width[l], o, n;
+  const double *hin = l > 1 ? w->f[l - 1] : x, *restrict G = w->gz[l];
+  double *gW = fl_ad_params_grad(P, 2 * (l - 1));
+  if (k >= c) {
+    dsm_slab(k, me, nt, &o, &n);
+    if (n) fl_ad_gemm(1, 0, n, c, b, 1.0, hin + o, k, G, c, 1.0, gW + o * c, c);
+  } else {
+    dsm_slab(c, me, nt, &o, &n);
+    if (n) fl_ad_gemm(1, 0, k, n, b, 1.0, hin, k, G + o, c, 1.0, gW + o, c);
+  }
+  dsm_slab(c, me, nt, &o, &n);
   double *restrict gb = fl_ad_params_grad(P, 2 * (l - 1) + 1);
-  const double *restrict G = w->gz[l];
   for (size_t i = 0; i < b; i++) {
     const double *restrict gi = G + i * c;
 #ifdef _OPENMP
 #pragma omp simd
 #endif
-    for (size_t j = 0; j < c; j++) gb[j] += gi[j];
+    for (size_t j = o; j < o + n; j++) gb[j] += gi[j];
+  }
+  if (l == 1) return;
+  dsm_slab(b, me, nt, &o, &n);
+  if (!n) return;
+  double *gA = w->gA + o * k;
+  fl_ad_gemm(0, 1, n, k, c, 1.0, G + o * c, c, fl_ad_params_value(P, 2 * (l - 1)), c, 0.0, gA, k);
+  fl_vm_silu_d1_s(n * k, w->z[l - 1] + o * k, w->sig[l - 1] + o * k, gA, w->gz[l - 1] + o * k);
+}
+
+static void dsm_loss(fl_nn_dsm *w, const double *pred);
+
+/* The network part of a step on thread me of nt: forward, the loss (thread
+ * 0), backward unless the loss is not finite. */
+static void dsm_net(fl_nn_dsm *w, const double *x, int me, int nt, dsm_barrier *bar)
+{
+  fl_nn *nn = w->nn;
+  const size_t L = (size_t)nn->nlayers;
+  int sense = 0;
+  size_t o, n;
+  dsm_slab(w->b, me, nt, &o, &n);
+  const double *h = x;
+  for (size_t l = 1; l <= L; l++) h = dsm_forward(w, h, l, o, n); /* own rows only */
+  dsm_wait(bar, nt, &sense);
+  if (me == 0) dsm_loss(w, h);
+  dsm_wait(bar, nt, &sense);
+  if (!isfinite(w->loss)) return;
+  for (size_t l = L; l >= 1; l--) {
+    dsm_backward(w, x, l, me, nt);
+    if (l > 1) dsm_wait(bar, nt, &sense);
   }
 }
 
@@ -1204,8 +1293,7 @@ static void dsm_layer_grads(fl_nn_dsm *w, const double *x, size_t l)
 fl_status fl_nn_dsm_step(fl_nn_dsm *w, const double *data, size_t nrows, uint64_t seed, uint64_t base, double *loss)
 {
   fl_nn *nn = w->nn;
-  fl_ad_params *P = nn->P;
-  const size_t b = w->b, d = (size_t)nn->a.dim, in = (size_t)nn->in, L = (size_t)nn->nlayers;
+  const size_t b = w->b, d = (size_t)nn->a.dim, in = (size_t)nn->in;
   fl_status st = fl_optim_sample_rows(data, nrows, d, b, seed, base, w->x0);
   if (st) return st;
   /* t = u (t_max - t_min) + t_min, two roundings as the Array ops */
@@ -1231,23 +1319,30 @@ fl_status fl_nn_dsm_step(fl_nn_dsm *w, const double *data, size_t nrows, uint64_
     }
     x = w->h0;
   }
-  /* forward */
-  const double *h = x;
-  for (size_t l = 1; l <= L; l++) {
-    size_t k = (size_t)nn->width[l - 1], c = (size_t)nn->width[l];
-    double *z = w->z[l];
-    memcpy(z, fl_ad_params_value(P, 2 * (l - 1) + 1), c * sizeof(double));
-    for (size_t q = 1; q < b; q *= 2) memcpy(z + q * c, z, (q <= b - q ? q : b - q) * c * sizeof(double));
-    fl_ad_gemm(0, 0, b, c, k, 1.0, h, k, fl_ad_params_value(P, 2 * (l - 1)), c, 1.0, z, c);
-    if (l < L) {
-      fl_ad_silu_kernel(b * c, z, w->f[l], w->sig[l]);
-      h = w->f[l];
-    } else {
-      h = z;
-    }
-  }
-  /* residual */
-  const double *pred = h;
+  int nt = w->nt;
+#ifdef _OPENMP
+  if (omp_in_parallel()) nt = 1;
+  if (nt > 1) {
+    int obt = openblas_get_num_threads();
+    if (obt > 1) openblas_set_num_threads(1);
+    dsm_barrier bar = {0, 0};
+#pragma omp parallel num_threads(nt)
+    dsm_net(w, x, omp_get_thread_num(), omp_get_num_threads(), &bar);
+    if (obt > 1) openblas_set_num_threads(obt);
+  } else
+#endif
+    dsm_net(w, x, 0, 1, NULL);
+  *loss = w->loss;
+  return FL_OK;
+}
+
+/* The residual, the loss (into w->loss) and, when it is finite, d loss /
+ * d pred into gz[L] and the zeroed gradient block. */
+static void dsm_loss(fl_nn_dsm *w, const double *pred)
+{
+  fl_nn *nn = w->nn;
+  fl_ad_params *P = nn->P;
+  const size_t b = w->b, d = (size_t)nn->a.dim, L = (size_t)nn->nlayers;
   double *r = w->r;
   size_t m = b * d;
   switch (w->target) {
@@ -1290,8 +1385,8 @@ fl_status fl_nn_dsm_step(fl_nn_dsm *w, const double *data, size_t nrows, uint64_
   double tot = 0;
   for (size_t i = 0; i < b; i++) tot += w->sq[i];
   double lv = sb * tot + 0.0;
-  *loss = lv;
-  if (!isfinite(lv)) return FL_OK;
+  w->loss = lv;
+  if (!isfinite(lv)) return;
   /* backward: d loss / d sq_i = 1/b (times sigma_i^2), / d r_ij = 2 r_ij (that / d) */
   double g0 = sb * 1.0 + 0.0;
   double *G = w->gz[L];
@@ -1305,39 +1400,4 @@ fl_status fl_nn_dsm_step(fl_nn_dsm *w, const double *data, size_t nrows, uint64_
     for (size_t j = 0; j < d; j++) G[i * d + j] = 2 * r[i * d + j] * gi;
   }
   memset(P->g, 0, P->n * sizeof(double));
-  int par = 0;
-#ifdef _OPENMP
-  par = w->overlap && omp_get_max_threads() > 1 && !omp_in_parallel();
-#endif
-  if (!par) { /* layer by layer, gz[l] still in cache */
-    for (size_t l = L; l >= 1; l--) {
-      dsm_layer_grads(w, x, l);
-      if (l > 1) dsm_chain_step(w, l);
-    }
-    return FL_OK;
-  }
-  /* two threads: thread 0 goes down the chain and publishes each gz[l]
-   * (ready = l); thread 1 computes each layer's gradients once published */
-#ifdef _OPENMP
-  int obt = openblas_get_num_threads(), ready = (int)L;
-  if (obt > 1) openblas_set_num_threads(1);
-#pragma omp parallel num_threads(2)
-  {
-    if (omp_get_thread_num() == 0) {
-      for (size_t l = L; l >= 2; l--) {
-        dsm_chain_step(w, l);
-        __atomic_store_n(&ready, (int)l - 1, __ATOMIC_RELEASE);
-      }
-    } else {
-      for (size_t l = L; l >= 1; l--) {
-        /* spin a little, then yield: on a busy machine thread 0 may need this core */
-        for (long spin = 0; __atomic_load_n(&ready, __ATOMIC_ACQUIRE) > (int)l; spin++)
-          if (spin > 2000) sched_yield();
-        dsm_layer_grads(w, x, l);
-      }
-    }
-  }
-  if (obt > 1) openblas_set_num_threads(obt);
-#endif
-  return FL_OK;
 }

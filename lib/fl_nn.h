@@ -135,12 +135,12 @@ fl_status fl_nn_read_tensors(const char *path, size_t *count, char ***names, fl_
  * what the ad graph computes for the same loss bit for bit (same kernels,
  * same dgemm calls, same order of operations); the gradient is skipped when
  * the loss is not finite. The workspace holds all buffers: no allocation
- * per step. weight_sigma2: the sigma^2 weighting, else none. With two or
- * more OpenMP threads, when every layer's product is below
- * FL_AD_GEMM_SERIAL (so no product is split) and the step has 2^20
- * multiply-adds or more, a second thread computes each layer's parameter
- * gradient while the first goes on down the backward chain: the same
- * numbers, in the same order per element. */
+ * per step. weight_sigma2: the sigma^2 weighting, else none. When the
+ * step has 2^20 multiply-adds or more, its network part runs in one OpenMP
+ * parallel region on all threads (at least 8 batch rows each), every
+ * product split in slabs of rows or columns with a spinning barrier
+ * between dependent stages: each element is computed as the whole product
+ * computes it, so the numbers are those of one thread. */
 typedef struct fl_nn_dsm fl_nn_dsm;
 fl_status fl_nn_dsm_new(fl_nn *nn, const fl_schedule *s, fl_param target, int weight_sigma2, double t_min,
                         double t_max, size_t batch, fl_nn_dsm **out);

@@ -229,22 +229,28 @@ do
     if e1 then for i = 1, e1.size do assert(e1[i] == e2[i], what .. ": EMA weight " .. i .. " differs") end end
     assert(l1[25] < l1[1] * 1.5, what .. ": the loss stays bounded")
   end
-  -- a network big enough for the fused step to compute the parameter
-  -- gradients on a second thread (fl_nn_dsm_step): 1 and 2 threads, the graph
+  -- networks big enough for the fused step to run on all threads, each
+  -- product in slabs (fl_nn_dsm_step): 1 and 2 threads, the graph. Uneven
+  -- slabs (batch 203, widths not multiples of 8), and products above
+  -- FL_AD_GEMM_SERIAL (which the graph splits its own way).
   local nt = fieldlab.threads()
   local L = loss.dsm(vp)
-  local ref
-  for _, run in ipairs{{1, false}, {2, false}, {1, true}, {2, true}} do
-    fieldlab.set_threads(run[1])
-    local m = net.mlp{dim = 2, out = 2, hidden = {64, 64}, act = "silu", time = "concat", param = "eps", seed = 5}
-    local l = run[2] and function(mm, b, rng) return L(mm, b, rng) end or L
-    local losses = net.train(m, {data = x, loss = l, batch = 256, steps = 6, seed = 2})
-    local out = {losses = losses, p = m:params().value}
-    if not ref then ref = out
-    else
-      local what = string.format("%d threads, %s", run[1], run[2] and "graph" or "fused")
-      for i = 1, 6 do T.eq(out.losses[i], ref.losses[i], what .. ": loss " .. i) end
-      for i = 1, out.p.size do assert(out.p[i] == ref.p[i], what .. ": weight " .. i .. " differs") end
+  for _, net_case in ipairs{{{64, 64}, 256, 6}, {{96, 44, 70}, 203, 4}, {{256, 256}, 130, 2}} do
+    local ref
+    for _, run in ipairs{{1, false}, {2, false}, {1, true}, {2, true}} do
+      fieldlab.set_threads(run[1])
+      local m = net.mlp{dim = 2, out = 2, hidden = net_case[1], act = "silu", time = "concat", param = "eps", seed = 5}
+      local l = run[2] and function(mm, b, rng) return L(mm, b, rng) end or L
+      local steps = net_case[3]
+      local losses = net.train(m, {data = x, loss = l, batch = net_case[2], steps = steps, seed = 2})
+      local out = {losses = losses, p = m:params().value}
+      if not ref then ref = out
+      else
+        local what = string.format("hidden %s, batch %d, %d threads, %s", table.concat(net_case[1], "x"),
+          net_case[2], run[1], run[2] and "graph" or "fused")
+        for i = 1, steps do T.eq(out.losses[i], ref.losses[i], what .. ": loss " .. i) end
+        for i = 1, out.p.size do assert(out.p[i] == ref.p[i], what .. ": weight " .. i .. " differs") end
+      end
     end
   end
   fieldlab.set_threads(nt)
