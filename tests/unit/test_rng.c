@@ -151,10 +151,40 @@ static void test_fill_index(void **state)
   free(idx); free(tail);
 }
 
+/* The many-block paths (eight blocks at a time where the processor has
+   AVX2) give the words of fl_rng_philox, also where the block counter
+   carries into its high word (block 2^32), at odd and even starts. */
+static void test_blocks_carry(void **state)
+{
+  (void)state;
+  enum { N = 1000 };
+  const uint64_t seed = UINT64_C(0x123456789abcdef), stream = UINT64_C(0xfedcba987654321);
+  uint32_t idx[N];
+  const uint64_t b0 = (UINT64_C(1) << 32) - 37;
+  fl_rng_fill_index(seed, stream, 4 * b0, N, 0xFFFFFFFFu, idx);
+  for (size_t j = 0; j < N; j += 4) {
+    uint64_t b = b0 + j / 4;
+    uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32), (uint32_t)stream, (uint32_t)(stream >> 32)};
+    uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)}, w[4];
+    fl_rng_philox(ctr, key, w);
+    for (int q = 0; q < 4; q++) assert_int_equal(idx[j + q], (uint32_t)(((uint64_t)w[q] * 0xFFFFFFFFu) >> 32));
+  }
+  double u[N], z[N];
+  for (uint64_t start = 2 * b0; start < 2 * b0 + 2; start++) {
+    fl_rng_fill_uniform(seed, stream, start, N, u);
+    fl_rng_fill_normal(seed, stream, start, N, z);
+    for (size_t k = 0; k < N; k++) {
+      assert_true(u[k] == fl_rng_uniform(seed, stream, start + k));
+      assert_true(z[k] == fl_rng_normal(seed, stream, start + k));
+    }
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     T(test_philox_kat),
+    T(test_blocks_carry),
     T(test_uniform_range_and_moments),
     T(test_normal_moments),
     T(test_streams_and_seeds_differ),
