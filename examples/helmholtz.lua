@@ -1,7 +1,7 @@
 -- helmholtz.lua: Helmholtz-Hodge decompositions of a periodic flow and of a
 -- noisy bounded "PIV-like" velocity field.
 --
---   fieldlab examples/helmholtz.lua [small]
+--   fieldlab examples/helmholtz.lua [small|full] [OUTDIR]
 --
 -- 1. Periodic: a Taylor-Green vortex (divergence free) plus the gradient of
 --    a potential plus a mean flow, on [0, 2 pi)^2. The FFT split returns the
@@ -14,8 +14,10 @@
 --    the solenoidal part, the outside stream to the harmonic part. The
 --    normal-flux split instead lets the gradient part carry all the flux
 --    through the walls.
--- The components are written as .npy files to helmholtz_out/.
+-- The components are written as .npy files to OUTDIR (default
+-- helmholtz_out/).
 local small = arg and arg[1] == "small"
+local out = fieldlab.mkdir(arg and arg[2] or "helmholtz_out")
 local n = small and 32 or 256
 local pi = math.pi
 
@@ -48,7 +50,7 @@ print(string.format("  expected:  gradient %.6f, solenoidal %.6f, harmonic %.6f"
 print(string.format("  max |div solenoidal| = %.2g, max |curl gradient| = %.2g (spectral)",
   r.solenoidal:grid_div{ method = "spectral" }.values:abs():max(),
   r.gradient:grid_curl{ method = "spectral" }.values:abs():max()))
-r:save("helmholtz_out/periodic")
+r:save(out .. "/periodic")
 
 ----------------------------------------------------------------- bounded, PIV-like
 local m = small and 33 or 129
@@ -64,6 +66,6 @@ end)
 for _, b in ipairs { "natural", "normal" } do
   local rb = decomp.helmholtz(piv, { boundary = b })
   print(rb)
-  rb:save("helmholtz_out/piv_" .. b)
+  rb:save(out .. "/piv_" .. b)
 end
-print("components written to helmholtz_out/")
+print("components written to " .. out .. "/")
