@@ -54,24 +54,28 @@ void fl_hhd_clear(fl_hhd *r)
 
 static fl_status new_grid(const fl_grid *g, int m, int zero, fl_field **out, double **data);
 
-/* The harmonic field of coefficients coef on grid g, at node p (flat index):
- * sum over masks of coef[mask] times the sign (-1)^j_k of every axis k in
- * the mask (j_k the node's index on axis k). */
-static inline void harmonic_at(const fl_grid *g, const double coef[8][3], size_t p, double *h)
+/* The harmonic part at a node whose index on axis k has parity par[k]:
+ * coef[0] plus, for every mask, coef[mask] times -1 when an odd number of
+ * the mask's axes have odd indices. d axes, m components into h. */
+static void harmonic_sum(int d, int m, const double coef[8][3], const int *par, double *h)
 {
-  const int d = g->s.dim, m = g->m;
-  size_t j[FL_GRID_MAXDIM];
-  for (int k = d - 1; k >= 0; k--) {
-    j[k] = p % g->s.n[k];
-    p /= g->s.n[k];
-  }
   for (int a = 0; a < m; a++) h[a] = coef[0][a];
   for (int mask = 1; mask < (1 << d); mask++) {
-    double s = 1;
-    for (int k = 0; k < d; k++)
-      if ((mask >> k & 1) && (j[k] & 1)) s = -s;
-    for (int a = 0; a < m; a++) h[a] += s * coef[mask][a];
+    int neg = 0;
+    for (int k = 0; k < d; k++) neg ^= (mask >> k & 1) & par[k];
+    for (int a = 0; a < m; a++) h[a] += neg ? -coef[mask][a] : coef[mask][a];
   }
+}
+
+/* The same at node p (flat index) of grid g. */
+static void harmonic_at(const fl_grid *g, const double coef[8][3], size_t p, double *h)
+{
+  int par[FL_GRID_MAXDIM];
+  for (int k = g->s.dim - 1; k >= 0; k--) {
+    par[k] = (int)(p % g->s.n[k] & 1);
+    p /= g->s.n[k];
+  }
+  harmonic_sum(g->s.dim, g->m, coef, par, h);
 }
 
 fl_status fl_hhd_harmonic(fl_field *like, const double coef[8][3], fl_field **out)
@@ -292,12 +296,7 @@ static fl_status hhd_periodic(fl_field *v, fl_grid *g, fl_hhd *r)
       double pat[6];
       for (int c = 0; c < 2; c++) {
         par[2] = c;
-        for (int q = 0; q < d; q++) pat[c * d + q] = 0;
-        for (int mask = 0; mask < (1 << d); mask++) {
-          int neg = 0;
-          for (int k = 0; k < d; k++) neg ^= (mask >> k & 1) & par[off + k];
-          for (int q = 0; q < d; q++) pat[c * d + q] += neg ? -hc[mask][q] : hc[mask][q];
-        }
+        harmonic_sum(d, d, (const double(*)[3])hc, par + off, pat + c * d);
       }
       const double *vr = V + ab * nrow, *gr = G + ab * nrow;
       double *sr = S + ab * nrow;

@@ -158,7 +158,6 @@ double fl_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index)
   return (index & 1) ? u53(w[2], w[3]) : u53(w[0], w[1]);
 }
 
-/* Box-Muller on block index/2: the even index takes the cosine, the odd the sine. */
 /* Box-Muller on the four words of a block: the cosine and the sine. */
 static inline void box_muller(const uint32_t w[4], double *z0, double *z1)
 {
@@ -170,6 +169,7 @@ static inline void box_muller(const uint32_t w[4], double *z0, double *z1)
   *z1 = r * sin(th);
 }
 
+/* Box-Muller on block index/2: the even index takes the cosine, the odd the sine. */
 static inline void normal_pair(uint64_t seed, uint64_t stream, uint64_t b, double *z0, double *z1)
 {
   uint32_t w[4];
@@ -185,8 +185,8 @@ double fl_rng_normal(uint64_t seed, uint64_t stream, uint64_t index)
 }
 
 /* Numbers 2 b and 2 b + 1 come from block b (uniform: words 0-1 and 2-3;
- * normal: the Box-Muller pair). fill(seed, stream, first, n, out) writes
- * numbers first, ..., first + n - 1, first even, n <= 2 CHUNK. */
+ * normal: the Box-Muller pair). A chunk function (seed, stream, first, n,
+ * out) writes numbers first, ..., first + n - 1: first even, n <= 2 CHUNK. */
 static void uniform_chunk(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *out)
 {
   uint32_t w[4 * CHUNK];
